@@ -1,0 +1,192 @@
+//! Runs progenitor on a normalised document, and renders the generated API's
+//! public surface for review.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypePatch};
+use serde_json::Value;
+
+use crate::providers::ProviderDoc;
+
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Generates the client source for one document; errors name the file and,
+/// when progenitor panics, the operation that made it panic.
+pub fn client_source(provider: &ProviderDoc, doc: &Value) -> Result<(String, syn::File), String> {
+    let file = provider.file;
+    let tokens = match run_progenitor(provider, doc) {
+        Ok(Ok(tokens)) => tokens,
+        Ok(Err(e)) => return Err(format!("{file}: progenitor refused the document: {e}")),
+        Err(panic) => {
+            let culprit = locate_panicking_operation(provider, doc)
+                .map(|op| format!(" while generating operation `{op}`"))
+                .unwrap_or_default();
+            return Err(format!("{file}: progenitor panicked{culprit}: {panic}"));
+        }
+    };
+    let syntax: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("{file}: generated code does not parse: {e}"))?;
+    let source = prettyplease::unparse(&syntax);
+    for (from, to) in provider.patches {
+        if !source.contains(&format!(" {to} ")) && !source.contains(&format!(" {to}(")) {
+            return Err(format!(
+                "{file}: the type patch `{from}` -> `{to}` matched nothing; the document's schema names changed, so update `patches` in build/providers.rs"
+            ));
+        }
+    }
+    Ok((source, syntax))
+}
+
+fn settings(provider: &ProviderDoc) -> GenerationSettings {
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        // Tracing and error-body capture are implemented by hand in src/api/hooks.rs.
+        .with_hooks(HooksMode::Expected)
+        .with_derive("PartialEq");
+    for (from, to) in provider.patches {
+        let mut patch = TypePatch::default();
+        patch.with_rename(*to);
+        settings.with_patch(*from, &patch);
+    }
+    settings
+}
+
+type Outcome = Result<Result<proc_macro2::TokenStream, progenitor::Error>, String>;
+
+fn run_progenitor(provider: &ProviderDoc, doc: &Value) -> Outcome {
+    let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
+        .map_err(|e| format!("not an OpenAPI 3.0 document after the passes: {e}"))?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{message}{place}"));
+    }));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Generator::new(&settings(provider)).generate_tokens(&spec)
+    }));
+    std::panic::set_hook(previous);
+    result.map_err(|_| {
+        LAST_PANIC
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default()
+    })
+}
+
+/// Generates each operation alone to find the one progenitor cannot take.
+fn locate_panicking_operation(provider: &ProviderDoc, doc: &Value) -> Option<String> {
+    let paths = doc.get("paths")?.as_object()?;
+    for (path, item) in paths {
+        for (method, op) in item.as_object()? {
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let mut alone = doc.clone();
+            let mut only = serde_json::Map::new();
+            only.insert(method.clone(), op.clone());
+            if let Some(params) = item.get("parameters") {
+                only.insert("parameters".into(), params.clone());
+            }
+            alone["paths"] = serde_json::json!({ path: only });
+            if run_progenitor(provider, &alone).is_err() {
+                return Some(format!("{id}` ({} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    None
+}
+
+/// The generated public surface, without bodies or doc comments: every type
+/// definition, every `Client` method, and every operation builder's methods.
+/// A change to a document shows up here as a readable diff.
+pub fn surface(file: &syn::File) -> String {
+    let mut out: Vec<syn::Item> = Vec::new();
+    let mut client: Vec<syn::Signature> = Vec::new();
+    for item in &file.items {
+        match item {
+            syn::Item::Mod(m) if m.ident == "types" => {
+                let mut types: Vec<syn::Item> = Vec::new();
+                for inner in m.content.iter().flat_map(|(_, items)| items) {
+                    match inner {
+                        syn::Item::Struct(s) => {
+                            let mut s = s.clone();
+                            strip_docs(&mut s.attrs);
+                            s.fields.iter_mut().for_each(|f| strip_docs(&mut f.attrs));
+                            types.push(syn::Item::Struct(s));
+                        }
+                        syn::Item::Enum(e) => {
+                            let mut e = e.clone();
+                            strip_docs(&mut e.attrs);
+                            e.variants.iter_mut().for_each(|v| strip_docs(&mut v.attrs));
+                            types.push(syn::Item::Enum(e));
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(syn::parse_quote! { pub mod types { #(#types)* } });
+            }
+            syn::Item::Impl(i)
+                if i.trait_.is_none() && type_name(&i.self_ty) == Some("Client".into()) =>
+            {
+                client.extend(public_signatures(i));
+            }
+            syn::Item::Mod(m) if m.ident == "builder" => {
+                for inner in m.content.iter().flat_map(|(_, items)| items) {
+                    if let syn::Item::Impl(i) = inner {
+                        if let (None, Some(name)) = (&i.trait_, type_name(&i.self_ty)) {
+                            out.push(as_trait(&format!("builder_{name}"), public_signatures(i)));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.insert(1.min(out.len()), as_trait("Client", client));
+    let file: syn::File = syn::parse_quote! { #(#out)* };
+    prettyplease::unparse(&file)
+}
+
+fn strip_docs(attrs: &mut Vec<syn::Attribute>) {
+    attrs.retain(|a| !a.path().is_ident("doc"));
+}
+
+fn type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// An impl block's public methods' signatures.
+fn public_signatures(block: &syn::ItemImpl) -> Vec<syn::Signature> {
+    block
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
+                Some(f.sig.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Signatures as a trait of bare declarations, which prettyplease can print.
+fn as_trait(name: &str, sigs: Vec<syn::Signature>) -> syn::Item {
+    let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
+    syn::parse_quote! { pub trait #ident { #(#sigs;)* } }
+}
