@@ -326,11 +326,11 @@ fn strip_annotations(schema: &Value) -> Value {
     }
 }
 
+/// A visitor of one operation: its id and its body.
+pub type OperationVisitor<'a> = dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), String> + 'a;
+
 /// Calls `f` with each operation's id and body.
-pub fn for_each_operation(
-    doc: &mut Value,
-    f: &mut dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), String>,
-) -> Result<(), String> {
+pub fn for_each_operation(doc: &mut Value, f: &mut OperationVisitor<'_>) -> Result<(), String> {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return Ok(());
     };

@@ -22,6 +22,7 @@ tokio::task_local! {
 
 /// Runs `call`, returning its output and the raw body of the last error
 /// response it received, if any.
+#[allow(dead_code)] // used by the ergonomic client
 pub(crate) async fn capture_error_body<F: Future>(call: F) -> (F::Output, Option<Bytes>) {
     ERROR_BODY
         .scope(RefCell::new(None), async {

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use reqwest::header::{HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION};
+
 /// A provider that serves Seedance 2.0 Mini.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Provider {
@@ -25,6 +27,25 @@ impl Provider {
             Provider::Anyfast => "anyfast",
             Provider::Powertokens => "powertokens",
         }
+    }
+
+    /// The header that carries `key`, in this provider's scheme: Magnific's
+    /// `x-magnific-api-key`, or `Authorization: Bearer` for the other two.
+    /// The value is marked sensitive, so `Debug` output of requests hides it.
+    pub fn auth_header(self, key: &str) -> Result<(HeaderName, HeaderValue), InvalidHeaderValue> {
+        let (name, value) = match self {
+            Provider::Magnific => (
+                HeaderName::from_static("x-magnific-api-key"),
+                HeaderValue::from_str(key)?,
+            ),
+            Provider::Anyfast | Provider::Powertokens => (
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {key}"))?,
+            ),
+        };
+        let mut value = value;
+        value.set_sensitive(true);
+        Ok((name, value))
     }
 
     /// The production base URL from the provider's document.
