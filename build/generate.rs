@@ -12,16 +12,14 @@ use crate::providers::ProviderDoc;
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 /// Generates the client source for one document; errors name the file and,
-/// when progenitor panics, the operation that made it panic.
+/// when progenitor panics, the schema or operation that made it panic.
 pub fn client_source(provider: &ProviderDoc, doc: &Value) -> Result<(String, syn::File), String> {
     let file = provider.file;
     let tokens = match run_progenitor(provider, doc) {
         Ok(Ok(tokens)) => tokens,
         Ok(Err(e)) => return Err(format!("{file}: progenitor refused the document: {e}")),
         Err(panic) => {
-            let culprit = locate_panicking_operation(provider, doc)
-                .map(|op| format!(" while generating operation `{op}`"))
-                .unwrap_or_default();
+            let culprit = locate_panic(provider, doc).map(|what| format!(" on {what}")).unwrap_or_default();
             return Err(format!("{file}: progenitor panicked{culprit}: {panic}"));
         }
     };
@@ -86,14 +84,32 @@ fn run_progenitor(provider: &ProviderDoc, doc: &Value) -> Outcome {
     })
 }
 
-/// Generates each operation alone to find the one progenitor cannot take.
-fn locate_panicking_operation(provider: &ProviderDoc, doc: &Value) -> Option<String> {
+/// Finds what progenitor cannot take. It reads every component schema before
+/// any operation, so first the schemas (with no operations): the culprit is the
+/// one whose replacement by `{}` stops the panic. Then each operation alone.
+fn locate_panic(provider: &ProviderDoc, doc: &Value) -> Option<String> {
+    let panics = |candidate: &Value| run_progenitor(provider, candidate).is_err();
+    let mut components_only = doc.clone();
+    components_only["paths"] = serde_json::json!({});
+    if panics(&components_only) {
+        let names: Vec<String> = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        for name in names {
+            let mut neutral = components_only.clone();
+            neutral["components"]["schemas"][&name] = serde_json::json!({});
+            if !panics(&neutral) {
+                return Some(format!("component schema `{name}`"));
+            }
+        }
+        return Some("the component schemas".into());
+    }
     let paths = doc.get("paths")?.as_object()?;
     for (path, item) in paths {
         for (method, op) in item.as_object()? {
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else { continue };
             let mut alone = doc.clone();
             let mut only = serde_json::Map::new();
             only.insert(method.clone(), op.clone());
@@ -101,8 +117,8 @@ fn locate_panicking_operation(provider: &ProviderDoc, doc: &Value) -> Option<Str
                 only.insert("parameters".into(), params.clone());
             }
             alone["paths"] = serde_json::json!({ path: only });
-            if run_progenitor(provider, &alone).is_err() {
-                return Some(format!("{id}` ({} {path}", method.to_uppercase()));
+            if panics(&alone) {
+                return Some(format!("operation `{id}` ({} {path})", method.to_uppercase()));
             }
         }
     }
