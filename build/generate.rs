@@ -19,7 +19,9 @@ pub fn client_source(provider: &ProviderDoc, doc: &Value) -> Result<(String, syn
         Ok(Ok(tokens)) => tokens,
         Ok(Err(e)) => return Err(format!("{file}: progenitor refused the document: {e}")),
         Err(panic) => {
-            let culprit = locate_panic(provider, doc).map(|what| format!(" on {what}")).unwrap_or_default();
+            let culprit = locate_panic(provider, doc)
+                .map(|what| format!(" on {what}"))
+                .unwrap_or_default();
             return Err(format!("{file}: progenitor panicked{culprit}: {panic}"));
         }
     };
@@ -41,8 +43,10 @@ fn settings(provider: &ProviderDoc) -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        // Tracing and error-body capture are implemented by hand in src/api/hooks.rs.
+        // Auth, tracing and error-body capture are implemented by hand in
+        // src/api/hooks.rs, reading the per-client `RequestContext`.
         .with_hooks(HooksMode::Expected)
+        .with_inner_type(quote::quote! { crate::RequestContext })
         .with_derive("PartialEq");
     for (from, to) in provider.patches {
         let mut patch = TypePatch::default();
@@ -109,7 +113,9 @@ fn locate_panic(provider: &ProviderDoc, doc: &Value) -> Option<String> {
     let paths = doc.get("paths")?.as_object()?;
     for (path, item) in paths {
         for (method, op) in item.as_object()? {
-            let Some(id) = op.get("operationId").and_then(Value::as_str) else { continue };
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
             let mut alone = doc.clone();
             let mut only = serde_json::Map::new();
             only.insert(method.clone(), op.clone());
@@ -118,7 +124,10 @@ fn locate_panic(provider: &ProviderDoc, doc: &Value) -> Option<String> {
             }
             alone["paths"] = serde_json::json!({ path: only });
             if panics(&alone) {
-                return Some(format!("operation `{id}` ({} {path})", method.to_uppercase()));
+                return Some(format!(
+                    "operation `{id}` ({} {path})",
+                    method.to_uppercase()
+                ));
             }
         }
     }

@@ -5,7 +5,7 @@
 //! with insta, and every response, success or error, must decode.
 
 use seedance_mini::fixtures::{Example, Operation, DOCUMENTS, EXAMPLES, OPERATIONS};
-use seedance_mini::{anyfast, magnific, powertokens, Provider};
+use seedance_mini::{anyfast, magnific, powertokens, Provider, RequestContext};
 use serde::Serialize;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
@@ -21,14 +21,9 @@ fn task_id(provider: Provider) -> &'static str {
     }
 }
 
-fn http(provider: Provider) -> reqwest::Client {
-    let (name, value) = provider.auth_header(KEY).unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(name, value);
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
+/// The generated clients add auth themselves, from their `RequestContext`.
+fn context(provider: Provider) -> RequestContext {
+    RequestContext::new(provider, KEY).unwrap()
 }
 
 #[derive(Debug)]
@@ -84,9 +79,10 @@ fn body<T: serde::de::DeserializeOwned>(request: &Option<&Example>) -> T {
 /// Calls one operation through the generated client; `None` if this file has
 /// no call for it (the coverage test fails then).
 async fn call(op: &str, base: &str, request: Option<&Example>) -> Option<Outcome> {
-    let m = magnific::Client::new_with_client(base, http(Provider::Magnific));
-    let a = anyfast::Client::new_with_client(base, http(Provider::Anyfast));
-    let p = powertokens::Client::new_with_client(base, http(Provider::Powertokens));
+    let http = reqwest::Client::new();
+    let m = magnific::Client::new_with_client(base, http.clone(), context(Provider::Magnific));
+    let a = anyfast::Client::new_with_client(base, http.clone(), context(Provider::Anyfast));
+    let p = powertokens::Client::new_with_client(base, http, context(Provider::Powertokens));
     use magnific::types::CreateVideoRequest;
     Some(match op {
         "create_video_seedance_2_mini_480p" => json_outcome(

@@ -18,7 +18,7 @@ pub(crate) mod hooks;
 )]
 pub mod magnific {
     include!(concat!(env!("OUT_DIR"), "/magnific.rs"));
-    crate::api::hooks::impl_hooks!(crate::Provider::Magnific);
+    crate::api::hooks::impl_hooks!();
 }
 
 /// Anyfast's create and get operations, generated from `openapi/anyfast.yaml`.
@@ -34,7 +34,7 @@ pub mod magnific {
 )]
 pub mod anyfast {
     include!(concat!(env!("OUT_DIR"), "/anyfast.rs"));
-    crate::api::hooks::impl_hooks!(crate::Provider::Anyfast);
+    crate::api::hooks::impl_hooks!();
 }
 
 /// Powertokens' create, get and content operations, generated from `openapi/powertokens.yaml`.
@@ -50,5 +50,5 @@ pub mod anyfast {
 )]
 pub mod powertokens {
     include!(concat!(env!("OUT_DIR"), "/powertokens.rs"));
-    crate::api::hooks::impl_hooks!(crate::Provider::Powertokens);
+    crate::api::hooks::impl_hooks!();
 }

@@ -1,9 +1,27 @@
-//! The three providers, and how a provider-neutral request maps onto each.
+//! The three providers, and how a provider-neutral request maps onto each:
+//! one file per provider holds its rules, its generated body, and how its
+//! answers become a [`Task`]. This file holds what they share: dispatch, and
+//! turning the generated clients' errors into [`Error`]s that keep the raw body.
+
+mod anyfast;
+mod magnific;
+mod powertokens;
 
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION};
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION, RETRY_AFTER,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::api::hooks::capture_error_body;
+use crate::error::InvalidParam;
+use crate::{Error, RequestContext, Resolution, Task, VideoRequest};
 
 /// A provider that serves Seedance 2.0 Mini.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,4 +92,247 @@ impl FromStr for Provider {
                 format!("unknown provider `{s}`: expected magnific, anyfast or powertokens")
             })
     }
+}
+
+/// Checks `req` against `provider`'s rules.
+pub(crate) fn validate(provider: Provider, req: &VideoRequest) -> Result<(), Error> {
+    match provider {
+        Provider::Magnific => magnific::validate(req),
+        Provider::Anyfast => anyfast::validate(req),
+        Provider::Powertokens => powertokens::validate(req),
+    }
+}
+
+/// The JSON body `req` becomes for `provider`, after validation; what
+/// [`Client::submit`](crate::Client::submit) would send.
+pub async fn request_body(provider: Provider, req: &VideoRequest) -> Result<Value, Error> {
+    req.validate(provider)?;
+    let value = match provider {
+        Provider::Magnific => serde_json::to_value(magnific::body(req).await?),
+        Provider::Anyfast => serde_json::to_value(anyfast::body(req).await?),
+        Provider::Powertokens => serde_json::to_value(powertokens::body(req)?),
+    };
+    value.map_err(|e| Error::Decode {
+        reason: e.to_string(),
+        body: String::new(),
+    })
+}
+
+/// `Err(Unsupported)` unless `absent` holds.
+fn require_absent(provider: Provider, absent: bool, feature: &str) -> Result<(), Error> {
+    if absent {
+        Ok(())
+    } else {
+        Err(Error::unsupported(provider, feature))
+    }
+}
+
+/// One provider's generated client.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Magnific(crate::magnific::Client),
+    Anyfast(crate::anyfast::Client),
+    Powertokens(crate::powertokens::Client),
+}
+
+impl Backend {
+    pub(crate) fn new(
+        provider: Provider,
+        base_url: &str,
+        http: reqwest::Client,
+        context: RequestContext,
+    ) -> Self {
+        match provider {
+            Provider::Magnific => Backend::Magnific(crate::magnific::Client::new_with_client(
+                base_url, http, context,
+            )),
+            Provider::Anyfast => Backend::Anyfast(crate::anyfast::Client::new_with_client(
+                base_url, http, context,
+            )),
+            Provider::Powertokens => Backend::Powertokens(
+                crate::powertokens::Client::new_with_client(base_url, http, context),
+            ),
+        }
+    }
+
+    pub(crate) async fn create(&self, req: &VideoRequest) -> Result<Task, Error> {
+        match self {
+            Backend::Magnific(c) => magnific::create(c, req).await,
+            Backend::Anyfast(c) => anyfast::create(c, req).await,
+            Backend::Powertokens(c) => powertokens::create(c, req).await,
+        }
+    }
+
+    pub(crate) async fn get(&self, id: &str) -> Result<Task, Error> {
+        if id.is_empty() || id.contains('/') {
+            return Err(Error::validation(
+                "task id",
+                format!("`{id}` is empty or contains `/`"),
+            ));
+        }
+        match self {
+            Backend::Magnific(c) => magnific::get(c, id).await,
+            Backend::Anyfast(c) => anyfast::get(c, id).await,
+            Backend::Powertokens(c) => powertokens::get(c, id).await,
+        }
+    }
+
+    pub(crate) async fn list(&self, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
+        match self {
+            Backend::Magnific(c) => magnific::list(c, resolution).await,
+            Backend::Anyfast(_) => Err(Error::unsupported(Provider::Anyfast, "listing tasks")),
+            Backend::Powertokens(_) => {
+                Err(Error::unsupported(Provider::Powertokens, "listing tasks"))
+            }
+        }
+    }
+
+    /// Powertokens' `/content` stream for a finished task; `None` for the
+    /// others, whose videos are fetched from the task's URL.
+    pub(crate) async fn content(
+        &self,
+        id: &str,
+    ) -> Option<Result<crate::powertokens::ResponseValue<crate::powertokens::ByteStream>, Error>>
+    {
+        match self {
+            Backend::Powertokens(c) => Some(powertokens::content(c, id).await),
+            _ => None,
+        }
+    }
+}
+
+/// Runs one generated call, keeping the raw body of an error response.
+async fn call<T, E, F>(provider: Provider, send: F) -> Result<T, Error>
+where
+    E: serde::Serialize,
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+{
+    call_with_headers(provider, send)
+        .await
+        .map(progenitor_client::ResponseValue::into_inner)
+}
+
+/// [`call`], keeping the response's status and headers.
+async fn call_with_headers<T, E, F>(
+    provider: Provider,
+    send: F,
+) -> Result<progenitor_client::ResponseValue<T>, Error>
+where
+    E: serde::Serialize,
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+{
+    match capture_error_body(send).await {
+        (Ok(value), _) => Ok(value),
+        (Err(err), raw) => Err(from_generated(provider, err, raw).await),
+    }
+}
+
+/// When the generated type refused a body, builds the task from the raw JSON
+/// instead (so an undocumented status becomes `TaskStatus::Unknown`).
+fn task_from_json(err: Error, build: impl FnOnce(&Value) -> Option<Task>) -> Result<Task, Error> {
+    match &err {
+        Error::Decode { body, .. } => serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| build(&v))
+            .ok_or(err),
+        _ => Err(err),
+    }
+}
+
+async fn from_generated<E: serde::Serialize>(
+    provider: Provider,
+    err: progenitor_client::Error<E>,
+    raw: Option<Bytes>,
+) -> Error {
+    use progenitor_client::Error as G;
+    match err {
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+            Error::Transport(e)
+        }
+        G::ErrorResponse(rv) => {
+            let (status, headers) = (rv.status(), rv.headers().clone());
+            let body = match raw {
+                Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                None => serde_json::to_string(&rv.into_inner()).unwrap_or_default(),
+            };
+            from_status(provider, status, &headers, body)
+        }
+        G::InvalidResponsePayload(bytes, e) => Error::Decode {
+            reason: e.to_string(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        },
+        G::UnexpectedResponse(response) => {
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                Error::Decode {
+                    reason: format!("undocumented success status {status}"),
+                    body,
+                }
+            } else {
+                from_status(provider, status, &headers, body)
+            }
+        }
+        G::InvalidRequest(reason) => Error::validation("request", reason),
+        G::Custom(reason) => Error::Decode {
+            reason,
+            body: String::new(),
+        },
+    }
+}
+
+/// An error from a status, headers and raw body, in any provider's shape.
+pub(crate) fn from_status(
+    provider: Provider,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: String,
+) -> Error {
+    let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let message = [
+        json.pointer("/message"),
+        json.pointer("/error/message"),
+        json.pointer("/problem/message"),
+        json.pointer("/error"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|v| v.as_str().filter(|s| !s.is_empty()))
+    .map(String::from)
+    .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    match status.as_u16() {
+        401 | 403 => Error::Unauthorized { provider, message },
+        429 => Error::RateLimited {
+            provider,
+            retry_after: retry_after(headers),
+        },
+        code => {
+            let params = json
+                .pointer("/invalid_params")
+                .or(json.pointer("/problem/invalid_params"));
+            let invalid_params: Vec<InvalidParam> = params
+                .and_then(|p| serde_json::from_value(p.clone()).ok())
+                .unwrap_or_default();
+            Error::Api {
+                provider,
+                status: code,
+                message,
+                invalid_params,
+                body,
+            }
+        }
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }

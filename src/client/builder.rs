@@ -1,0 +1,212 @@
+//! Building a [`Client`]: key, endpoint, timeouts, user agent, retries, rate
+//! limit, or a caller's own `reqwest::Client`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::{Client, Inner};
+use crate::providers::Backend;
+use crate::ratelimit::Limiter;
+use crate::{Error, Provider, RateLimit, RequestContext, RetryPolicy};
+
+/// An API key. It is sent only in its provider's auth header, and never
+/// appears in `Debug` output, logs or error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(s: &str) -> Self {
+        ApiKey::new(s)
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(s: String) -> Self {
+        ApiKey::new(s)
+    }
+}
+
+/// Configures a [`Client`]. Defaults: the provider's production URL, 10 s to
+/// connect, 60 s per API request, downloads with a 60 s read-idle timeout and
+/// no total timeout, the default [`RetryPolicy`], no rate limit.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    provider: Provider,
+    key: Option<ApiKey>,
+    base_url: Option<String>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    read_idle_timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+    rate_limit: Option<RateLimit>,
+    http: Option<reqwest::Client>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    query: Vec<(String, String)>,
+}
+
+impl ClientBuilder {
+    /// A builder for `provider`.
+    pub fn new(provider: Provider) -> Self {
+        Self {
+            provider,
+            key: None,
+            base_url: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            read_idle_timeout: Duration::from_secs(60),
+            user_agent: concat!("seedance-mini/", env!("CARGO_PKG_VERSION")).into(),
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            http: None,
+            headers: Vec::new(),
+            query: Vec::new(),
+        }
+    }
+
+    /// The API key.
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Another endpoint: a mock, a proxy, a staging host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one API request, start to end (not for downloads).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Time a download may go without receiving a byte.
+    pub fn read_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.read_idle_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// How failed calls are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// A client-side rate limit, such as [`RateLimit::magnific`].
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Your own `reqwest::Client`, used for every call and download; its
+    /// timeouts and user agent then apply instead of the builder's.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// A header added to every request (the escape hatch for what the
+    /// documents do not describe).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// A query pair added to every API request.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| self.provider.default_base_url().to_string());
+        let base = reqwest::Url::parse(&base_url).map_err(|e| {
+            Error::validation("base_url", format!("`{base_url}` is not a URL: {e}"))
+        })?;
+        let mut context = match &self.key {
+            Some(key) => RequestContext::new(self.provider, key.expose())?,
+            None => RequestContext::unauthenticated(self.provider),
+        };
+        for (name, value) in self.headers {
+            context = context.header(name, value);
+        }
+        let mut api_context = context.clone();
+        for (k, v) in self.query {
+            api_context = api_context.query(k, v);
+        }
+        let (api, download) = match self.http {
+            Some(http) => (http.clone(), http),
+            None => {
+                let common = || {
+                    reqwest::Client::builder()
+                        .connect_timeout(self.connect_timeout)
+                        .user_agent(self.user_agent.clone())
+                };
+                let build = |b: reqwest::ClientBuilder| {
+                    b.build().map_err(|e| {
+                        Error::validation("http_client", format!("cannot be built: {e}"))
+                    })
+                };
+                (
+                    build(common().timeout(self.request_timeout))?,
+                    build(common().read_timeout(self.read_idle_timeout))?,
+                )
+            }
+        };
+        let backend = Backend::new(
+            self.provider,
+            base_url.trim_end_matches('/'),
+            api,
+            api_context,
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                provider: self.provider,
+                origin: base,
+                backend,
+                download,
+                context,
+                retry: self.retry,
+                limiter: self.rate_limit.map(Limiter::new),
+            }),
+        })
+    }
+}

@@ -1,0 +1,269 @@
+//! Anyfast: the request becomes a `content` list of text, frames and
+//! references; local images and audio go as `data:` URIs, video by URL only.
+
+use serde_json::Value;
+
+use super::{call, require_absent, task_from_json};
+use crate::anyfast::{types, Client};
+use crate::task::RawTask;
+use crate::{AspectRatio, Error, Media, Provider, Task, TaskStatus, VideoRequest};
+
+const P: Provider = Provider::Anyfast;
+const MB: u64 = 1_000_000;
+
+/// Anyfast's rules.
+pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+    require_absent(P, req.seed.is_none(), "`seed`")?;
+    require_absent(P, req.camera_fixed.is_none(), "`camera_fixed`")?;
+    require_absent(P, req.safety_checker.is_none(), "`safety_checker`")?;
+    require_absent(P, req.webhook_url.is_none(), "webhooks (`webhook_url`)")?;
+    require_absent(P, req.return_last_frame.is_none(), "`return_last_frame`")?;
+    require_absent(P, req.safety_identifier.is_none(), "`safety_identifier`")?;
+    if let Some(d) = req.duration {
+        if !(4..=15).contains(&d) {
+            return Err(Error::validation(
+                "duration",
+                format!("{d} s is outside anyfast's 4-15"),
+            ));
+        }
+    }
+    if req.aspect_ratio == Some(AspectRatio::R9x21) {
+        return Err(Error::validation(
+            "aspect_ratio",
+            "9:21 is not one of anyfast's 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive",
+        ));
+    }
+    for (field, list, max) in [
+        ("reference_images", &req.reference_images, 9),
+        ("reference_videos", &req.reference_videos, 3),
+        ("reference_audio", &req.reference_audio, 3),
+    ] {
+        if list.len() > max {
+            return Err(Error::validation(
+                field,
+                format!("has {}; anyfast takes at most {max}", list.len()),
+            ));
+        }
+    }
+    let images = req
+        .first_frame
+        .iter()
+        .chain(&req.last_frame)
+        .chain(&req.reference_images);
+    for m in images {
+        m.check("image", Some(30 * MB))?;
+    }
+    for m in &req.reference_videos {
+        if !m.is_url() {
+            return Err(Error::unsupported(
+                P,
+                "reference videos from local content (it takes video by URL or asset id)",
+            ));
+        }
+        m.check("reference_videos", Some(50 * MB))?;
+    }
+    for m in &req.reference_audio {
+        m.check("reference_audio", Some(15 * MB))?;
+    }
+    let has_visual = req.first_frame.is_some()
+        || !req.reference_images.is_empty()
+        || !req.reference_videos.is_empty();
+    if !req.reference_audio.is_empty() && !has_visual {
+        return Err(Error::validation(
+            "reference_audio",
+            "needs an image or a video beside it",
+        ));
+    }
+    if req.web_search && (has_visual || !req.reference_audio.is_empty()) {
+        return Err(Error::validation(
+            "web_search",
+            "is for text-to-video only; remove the images, videos and audio",
+        ));
+    }
+    if req.prompt.is_none() && !has_visual {
+        return Err(Error::validation(
+            "prompt",
+            "is required when no image or video is given",
+        ));
+    }
+    Ok(())
+}
+
+fn item(kind: &str, role: Option<&str>, url: String) -> Result<types::ContentItem, Error> {
+    let mut v = serde_json::json!({ "type": kind, kind: { "url": url } });
+    if let Some(role) = role {
+        v["role"] = role.into();
+    }
+    serde_json::from_value(v).map_err(|e| Error::validation("content", e.to_string()))
+}
+
+async fn media_items(
+    kind: &str,
+    role: &str,
+    field: &str,
+    list: &[Media],
+) -> Result<Vec<types::ContentItem>, Error> {
+    let mut out = Vec::with_capacity(list.len());
+    for m in list {
+        out.push(item(kind, Some(role), m.to_url_or_data_uri(field).await?)?);
+    }
+    Ok(out)
+}
+
+/// The generated body for `req` (which has passed [`validate`]).
+pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error> {
+    let mut content = Vec::new();
+    if let Some(p) = &req.prompt {
+        content.push(types::ContentItem {
+            type_: Some(types::ContentType::Text),
+            text: Some(p.clone()),
+            ..Default::default()
+        });
+    }
+    if let Some(m) = &req.first_frame {
+        content.push(item(
+            "image_url",
+            Some("first_frame"),
+            m.to_url_or_data_uri("first_frame").await?,
+        )?);
+    }
+    if let Some(m) = &req.last_frame {
+        content.push(item(
+            "image_url",
+            Some("last_frame"),
+            m.to_url_or_data_uri("last_frame").await?,
+        )?);
+    }
+    content.extend(
+        media_items(
+            "image_url",
+            "reference_image",
+            "reference_images",
+            &req.reference_images,
+        )
+        .await?,
+    );
+    content.extend(
+        media_items(
+            "video_url",
+            "reference_video",
+            "reference_videos",
+            &req.reference_videos,
+        )
+        .await?,
+    );
+    content.extend(
+        media_items(
+            "audio_url",
+            "reference_audio",
+            "reference_audio",
+            &req.reference_audio,
+        )
+        .await?,
+    );
+
+    let mut b = types::VideoGenerationRequest::builder()
+        .model("seedance-2.0-mini")
+        .content(content);
+    if let Some(r) = req.resolution {
+        b = b.resolution(r.as_str());
+    }
+    if let Some(r) = req.aspect_ratio {
+        b = b.ratio(r.as_str());
+    }
+    if let Some(d) = req.duration {
+        b = b.duration(d);
+    }
+    if let Some(v) = req.audio {
+        b = b.generate_audio(v);
+    }
+    if let Some(v) = req.watermark {
+        b = b.watermark(v);
+    }
+    if req.web_search {
+        b = b.tools(vec![types::Tool {
+            type_: Some(types::ToolType::WebSearch),
+        }]);
+    }
+    b.try_into()
+        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
+}
+
+pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+    let body = body(req).await?;
+    let created = call(P, client.create_seedance_mini().body(body).send()).await?;
+    let json = serde_json::to_value(&created).unwrap_or(Value::Null);
+    let mut task = created_task(&json, RawTask::AnyfastCreated(created));
+    task.status = match task.status {
+        TaskStatus::Unknown(_) => TaskStatus::Created,
+        s => s,
+    };
+    Ok(task)
+}
+
+fn created_task(v: &Value, raw: RawTask) -> Task {
+    Task {
+        id: v["task_id"]
+            .as_str()
+            .or(v["id"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+        provider: P,
+        status: TaskStatus::parse(v["status"].as_str().unwrap_or("")),
+        progress: v["progress"].as_u64().map(|p| p.min(100) as u8),
+        video_urls: vec![],
+        error: None,
+        raw,
+    }
+}
+
+pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+    match call(P, client.get_seedance_mini_task().task_id(id).send()).await {
+        Ok(found) => {
+            let json = serde_json::to_value(&found).unwrap_or(Value::Null);
+            Ok(to_task(&json["data"], RawTask::Anyfast(found)))
+        }
+        Err(e) => task_from_json(e, |v| {
+            v.get("data")
+                .filter(|d| d.is_object())
+                .map(|d| to_task(d, RawTask::Json(v.clone())))
+        }),
+    }
+}
+
+/// A task from the query's `data`: its own status, else the upstream one;
+/// the video from `result_url`, else the upstream `content.video_url`.
+fn to_task(data: &Value, raw: RawTask) -> Task {
+    let own = TaskStatus::parse(data["status"].as_str().unwrap_or(""));
+    let upstream = data
+        .pointer("/data/status")
+        .and_then(Value::as_str)
+        .map(TaskStatus::parse);
+    let status = match (own, upstream) {
+        (TaskStatus::Unknown(_), Some(up)) if !matches!(up, TaskStatus::Unknown(_)) => up,
+        (own, _) => own,
+    };
+    let url = data["result_url"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            data.pointer("/data/content/video_url")
+                .and_then(Value::as_str)
+        });
+    let progress = data["progress"]
+        .as_str()
+        .and_then(|p| p.trim_end_matches('%').trim().parse::<u8>().ok());
+    let error = data["fail_reason"]
+        .as_str()
+        .filter(|r| !r.is_empty())
+        .map(String::from);
+    Task {
+        id: data["task_id"].as_str().unwrap_or_default().to_string(),
+        provider: P,
+        status,
+        progress,
+        video_urls: url.map(String::from).into_iter().collect(),
+        error,
+        raw,
+    }
+}

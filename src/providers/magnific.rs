@@ -1,0 +1,184 @@
+//! Magnific: the request maps onto `CreateVideoRequest`, resolution picks the
+//! 480p or 720p endpoint, and images go as a URL or plain base64.
+
+use serde_json::Value;
+
+use super::{call, require_absent, task_from_json};
+use crate::magnific::{types, Client};
+use crate::task::RawTask;
+use crate::{Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
+
+const P: Provider = Provider::Magnific;
+
+/// Magnific's rules.
+pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+    require_absent(P, req.reference_images.is_empty(), "reference images")?;
+    require_absent(P, req.reference_videos.is_empty(), "reference videos")?;
+    require_absent(P, req.reference_audio.is_empty(), "reference audio")?;
+    require_absent(P, req.audio.is_none(), "audio generation (`audio`)")?;
+    require_absent(P, req.watermark.is_none(), "`watermark`")?;
+    require_absent(P, !req.web_search, "the web-search tool")?;
+    require_absent(P, req.return_last_frame.is_none(), "`return_last_frame`")?;
+    require_absent(P, req.safety_identifier.is_none(), "`safety_identifier`")?;
+    let prompt = req
+        .prompt
+        .as_deref()
+        .ok_or_else(|| Error::validation("prompt", "is required by magnific"))?;
+    let chars = prompt.chars().count();
+    if chars > 2000 {
+        return Err(Error::validation(
+            "prompt",
+            format!("is {chars} characters; magnific takes at most 2000"),
+        ));
+    }
+    if let Some(d) = req.duration {
+        if d != 5 && d != 10 {
+            return Err(Error::validation(
+                "duration",
+                format!("{d} s is not one of magnific's 5, 10"),
+            ));
+        }
+    }
+    if req
+        .aspect_ratio
+        .is_some_and(|r| r.magnific_name().is_none())
+    {
+        return Err(Error::validation(
+            "aspect_ratio",
+            "`adaptive` is not one of magnific's 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21",
+        ));
+    }
+    for (field, media) in [
+        ("first_frame", &req.first_frame),
+        ("last_frame", &req.last_frame),
+    ] {
+        if let Some(m) = media {
+            m.check(field, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// The generated body for `req` (which has passed [`validate`]).
+pub(crate) async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
+    let mut b = types::CreateVideoRequest::builder().prompt(req.prompt.clone().unwrap_or_default());
+    if let Some(m) = &req.first_frame {
+        b = b.image(Some(m.to_url_or_base64("first_frame").await?));
+    }
+    if let Some(m) = &req.last_frame {
+        b = b.image_end(Some(m.to_url_or_base64("last_frame").await?));
+    }
+    if let Some(d) = req.duration {
+        b = b.duration(d);
+    }
+    if let Some(name) = req.aspect_ratio.and_then(|r| r.magnific_name()) {
+        b = b.aspect_ratio(name);
+    }
+    if let Some(v) = req.seed {
+        b = b.seed(v);
+    }
+    if let Some(v) = req.camera_fixed {
+        b = b.camera_fixed(v);
+    }
+    if let Some(v) = req.safety_checker {
+        b = b.enable_safety_checker(v);
+    }
+    if let Some(v) = &req.webhook_url {
+        b = b.webhook_url(Some(v.clone()));
+    }
+    b.try_into()
+        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
+}
+
+pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+    let body = body(req).await?;
+    let response = match req.effective_resolution() {
+        Resolution::P480 => {
+            call(
+                P,
+                client.create_video_seedance_2_mini_480p().body(body).send(),
+            )
+            .await
+        }
+        Resolution::P720 => {
+            call(
+                P,
+                client.create_video_seedance_2_mini_720p().body(body).send(),
+            )
+            .await
+        }
+    };
+    decode(response.map(|r| r.data))
+}
+
+pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+    decode(
+        call(P, client.get_seedance_2_mini_task().task_id(id).send())
+            .await
+            .map(|r| r.data),
+    )
+}
+
+/// All tasks, or those of one resolution.
+pub(crate) async fn list(
+    client: &Client,
+    resolution: Option<Resolution>,
+) -> Result<Vec<Task>, Error> {
+    let list = match resolution {
+        None => call(P, client.get_seedance_2_mini_tasks().send()).await,
+        Some(Resolution::P480) => call(P, client.get_all_seedance_2_mini_480p_tasks().send()).await,
+        Some(Resolution::P720) => call(P, client.get_all_seedance_2_mini_720p_tasks().send()).await,
+    };
+    match list {
+        Ok(list) => Ok(list
+            .data
+            .into_iter()
+            .map(|t| to_task(&to_json(&t), RawTask::MagnificListed(t)))
+            .collect()),
+        Err(Error::Decode { body, reason }) => match serde_json::from_str::<Value>(&body) {
+            Ok(v) => Ok(v["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| to_task(t, RawTask::Json(t.clone())))
+                .collect()),
+            Err(_) => Err(Error::Decode { body, reason }),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// A task from a decoded `data` object, or from the raw body when the
+/// generated type refused it (an undocumented status, say).
+fn decode(result: Result<types::TaskDetail, Error>) -> Result<Task, Error> {
+    match result {
+        Ok(detail) => Ok(to_task(&to_json(&detail), RawTask::Magnific(detail))),
+        Err(e) => task_from_json(e, |v| {
+            v.get("data")
+                .filter(|d| d.get("task_id").is_some())
+                .map(|d| to_task(d, RawTask::Json(v.clone())))
+        }),
+    }
+}
+
+fn to_task(data: &Value, raw: RawTask) -> Task {
+    let status = TaskStatus::parse(data["status"].as_str().unwrap_or(""));
+    Task {
+        id: data["task_id"].as_str().unwrap_or_default().to_string(),
+        provider: P,
+        progress: (status == TaskStatus::Completed).then_some(100),
+        status,
+        video_urls: data["generated"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str().map(String::from))
+            .collect(),
+        error: None,
+        raw,
+    }
+}

@@ -1,0 +1,177 @@
+//! Powertokens: image-to-video only; the request becomes a `media` list of a
+//! text item and a `first_frame` URL, and the video comes from `/content`.
+
+use serde_json::Value;
+
+use super::{call, call_with_headers, require_absent, task_from_json};
+use crate::powertokens::{types, ByteStream, Client, ResponseValue};
+use crate::task::RawTask;
+use crate::{AspectRatio, Error, Provider, Task, TaskStatus, VideoRequest};
+
+const P: Provider = Provider::Powertokens;
+const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
+
+/// Powertokens' rules.
+pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+    require_absent(
+        P,
+        req.last_frame.is_none(),
+        "a last frame (it is image-to-video from a first frame only)",
+    )?;
+    require_absent(P, req.reference_images.is_empty(), "reference images")?;
+    require_absent(P, req.reference_videos.is_empty(), "reference videos")?;
+    require_absent(P, req.reference_audio.is_empty(), "reference audio")?;
+    require_absent(P, req.camera_fixed.is_none(), "`camera_fixed`")?;
+    require_absent(P, req.safety_checker.is_none(), "`safety_checker`")?;
+    require_absent(P, req.webhook_url.is_none(), "webhooks (`webhook_url`)")?;
+    require_absent(P, !req.web_search, "the web-search tool")?;
+    if req.prompt.is_none() {
+        return Err(Error::validation(
+            "prompt",
+            "is required by powertokens (its media list needs a text item)",
+        ));
+    }
+    let first = req.first_frame.as_ref().ok_or_else(|| {
+        Error::validation(
+            "first_frame",
+            "is required by powertokens (it is image-to-video only)",
+        )
+    })?;
+    if !first.is_url() {
+        return Err(Error::unsupported(
+            P,
+            "a first frame from local content (it takes image URLs only)",
+        ));
+    }
+    first.check("first_frame", None)?;
+    if let Some(d) = req.duration {
+        if !DURATIONS.contains(&d) {
+            return Err(Error::validation(
+                "duration",
+                format!("{d} s is not one of powertokens' 4-12, 15, or -1 (model picks)"),
+            ));
+        }
+    }
+    if req.aspect_ratio == Some(AspectRatio::R9x21) {
+        return Err(Error::validation(
+            "aspect_ratio",
+            "9:21 is not one of powertokens' 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive",
+        ));
+    }
+    if let Some(id) = &req.safety_identifier {
+        let n = id.chars().count();
+        if n > 64 {
+            return Err(Error::validation(
+                "safety_identifier",
+                format!("is {n} characters; powertokens takes at most 64"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The generated body for `req` (which has passed [`validate`]).
+pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
+    let url = match &req.first_frame {
+        Some(crate::Media::Url(u)) => u.clone(),
+        _ => return Err(Error::validation("first_frame", "must be a URL")),
+    };
+    let media = vec![
+        types::VideoMediaInput {
+            type_: types::VideoMediaInputType::Text,
+            text: req.prompt.clone(),
+            url: None,
+        },
+        types::VideoMediaInput {
+            type_: types::VideoMediaInputType::FirstFrame,
+            text: None,
+            url: Some(url),
+        },
+    ];
+    let mut b = types::ImageToVideoRequest::builder()
+        .model("dreamina-seedance-2-0-mini-260615")
+        .media(media);
+    if let Some(r) = req.resolution {
+        b = b.size(r.as_str());
+    }
+    if let Some(r) = req.aspect_ratio {
+        b = b.ratio(r.as_str());
+    }
+    if let Some(d) = req.duration {
+        b = b.seconds(d.to_string().as_str());
+    }
+    if let Some(v) = req.seed {
+        b = b.seed(v);
+    }
+    if let Some(v) = req.watermark {
+        b = b.watermark(v);
+    }
+    if let Some(v) = req.audio {
+        b = b.generate_audio(v);
+    }
+    if let Some(v) = req.return_last_frame {
+        b = b.return_last_frame(v);
+    }
+    if let Some(v) = &req.safety_identifier {
+        b = b.safety_identifier(Some(v.clone()));
+    }
+    b.try_into()
+        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
+}
+
+pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+    let body = body(req)?;
+    let created = call(
+        P,
+        client.seedance20_mini_image_to_video_en().body(body).send(),
+    )
+    .await?;
+    let json = serde_json::to_value(&created).unwrap_or(Value::Null);
+    Ok(to_task(&json, RawTask::PowertokensCreated(created)))
+}
+
+pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+    match call(P, client.get_video_task().task_id(id).send()).await {
+        Ok(video) => {
+            let json = serde_json::to_value(&video).unwrap_or(Value::Null);
+            Ok(to_task(&json, RawTask::Powertokens(video)))
+        }
+        Err(e) => task_from_json(e, |v| {
+            v.get("status")
+                .is_some()
+                .then(|| to_task(v, RawTask::Json(v.clone())))
+        }),
+    }
+}
+
+/// The finished video's bytes, streamed from `/v1/videos/{id}/content`.
+pub(crate) async fn content(client: &Client, id: &str) -> Result<ResponseValue<ByteStream>, Error> {
+    call_with_headers(P, client.get_video_content().task_id(id).send()).await
+}
+
+fn to_task(v: &Value, raw: RawTask) -> Task {
+    let url = v
+        .pointer("/metadata/url")
+        .and_then(Value::as_str)
+        .or_else(|| v["video_url"].as_str());
+    Task {
+        id: v["task_id"]
+            .as_str()
+            .or(v["id"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+        provider: P,
+        status: TaskStatus::parse(v["status"].as_str().unwrap_or("")),
+        progress: v["progress"].as_u64().map(|p| p.min(100) as u8),
+        video_urls: url
+            .filter(|u| !u.is_empty())
+            .map(String::from)
+            .into_iter()
+            .collect(),
+        error: v
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(String::from),
+        raw,
+    }
+}

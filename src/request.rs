@@ -1,0 +1,303 @@
+//! One provider-neutral description of a video to generate, checked against
+//! the target provider's rules before anything is sent.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{Error, Media, Provider};
+
+/// Output resolution. Magnific picks its endpoint by it; the others send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Resolution {
+    /// 480p: cheapest and fastest.
+    P480,
+    /// 720p.
+    #[default]
+    P720,
+}
+
+impl Resolution {
+    /// The wire form, `480p` or `720p`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::P480 => "480p",
+            Resolution::P720 => "720p",
+        }
+    }
+
+    /// Frame height in pixels.
+    pub fn height(self) -> u32 {
+        match self {
+            Resolution::P480 => 480,
+            Resolution::P720 => 720,
+        }
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Resolution {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "480p" | "480" => Ok(Resolution::P480),
+            "720p" | "720" => Ok(Resolution::P720),
+            _ => Err(Error::validation(
+                "resolution",
+                format!("`{s}` is not one of 480p, 720p"),
+            )),
+        }
+    }
+}
+
+/// Output aspect ratio: the seven named ratios, or `Adaptive` (the model
+/// picks from the input; Anyfast and Powertokens only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum AspectRatio {
+    R21x9,
+    R16x9,
+    R4x3,
+    R1x1,
+    R3x4,
+    R9x16,
+    R9x21,
+    Adaptive,
+}
+
+impl AspectRatio {
+    /// Every ratio, in the order the documents list them.
+    pub const ALL: [AspectRatio; 8] = [
+        AspectRatio::R21x9,
+        AspectRatio::R16x9,
+        AspectRatio::R4x3,
+        AspectRatio::R1x1,
+        AspectRatio::R3x4,
+        AspectRatio::R9x16,
+        AspectRatio::R9x21,
+        AspectRatio::Adaptive,
+    ];
+
+    /// `16:9`-style form (`adaptive` for [`AspectRatio::Adaptive`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AspectRatio::R21x9 => "21:9",
+            AspectRatio::R16x9 => "16:9",
+            AspectRatio::R4x3 => "4:3",
+            AspectRatio::R1x1 => "1:1",
+            AspectRatio::R3x4 => "3:4",
+            AspectRatio::R9x16 => "9:16",
+            AspectRatio::R9x21 => "9:21",
+            AspectRatio::Adaptive => "adaptive",
+        }
+    }
+
+    /// Magnific's name for the ratio; `None` for `Adaptive`, which it lacks.
+    pub fn magnific_name(self) -> Option<&'static str> {
+        Some(match self {
+            AspectRatio::R21x9 => "film_horizontal_21_9",
+            AspectRatio::R16x9 => "widescreen_16_9",
+            AspectRatio::R4x3 => "classic_4_3",
+            AspectRatio::R1x1 => "square_1_1",
+            AspectRatio::R3x4 => "traditional_3_4",
+            AspectRatio::R9x16 => "social_story_9_16",
+            AspectRatio::R9x21 => "film_vertical_9_21",
+            AspectRatio::Adaptive => return None,
+        })
+    }
+
+    /// Width over height, `None` for `Adaptive`.
+    pub fn ratio(self) -> Option<(u32, u32)> {
+        let (w, h) = self.as_str().split_once(':')?;
+        Some((w.parse().ok()?, h.parse().ok()?))
+    }
+}
+
+impl fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AspectRatio {
+    type Err = Error;
+    /// Accepts `16:9`, Magnific's `widescreen_16_9`, or `adaptive`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        AspectRatio::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.magnific_name() == Some(s))
+            .ok_or_else(|| {
+                Error::validation(
+                    "aspect_ratio",
+                    format!("`{s}` is not one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21, adaptive"),
+                )
+            })
+    }
+}
+
+/// A video to generate, for any provider. Build it with [`VideoRequest::new`]
+/// and the chained setters; [`Client::submit`](crate::Client::submit) checks
+/// it against the provider's rules before sending, and a field the provider
+/// lacks is an [`Error::Unsupported`], never silently dropped.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct VideoRequest {
+    /// Text describing the video (Magnific: required, at most 2000 characters).
+    pub prompt: Option<String>,
+    /// Image the video starts from.
+    pub first_frame: Option<Media>,
+    /// Image the video ends on; needs `first_frame`.
+    pub last_frame: Option<Media>,
+    /// Reference images (Anyfast: up to 9).
+    pub reference_images: Vec<Media>,
+    /// Reference videos (Anyfast: up to 3).
+    pub reference_videos: Vec<Media>,
+    /// Reference audio clips (Anyfast: up to 3, with an image or video).
+    pub reference_audio: Vec<Media>,
+    /// 480p or 720p.
+    pub resolution: Option<Resolution>,
+    /// Seconds: Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, or -1 (model picks).
+    pub duration: Option<i64>,
+    /// Output aspect ratio.
+    pub aspect_ratio: Option<AspectRatio>,
+    /// -1 (random) to 4294967295.
+    pub seed: Option<i64>,
+    /// Keep the camera still (Magnific).
+    pub camera_fixed: Option<bool>,
+    /// Generate a soundtrack (Anyfast, Powertokens).
+    pub audio: Option<bool>,
+    /// Add a watermark (Anyfast, Powertokens).
+    pub watermark: Option<bool>,
+    /// Content safety filter (Magnific).
+    pub safety_checker: Option<bool>,
+    /// Where to POST status changes (Magnific).
+    pub webhook_url: Option<String>,
+    /// Let the model search the web (Anyfast, text-to-video only).
+    pub web_search: bool,
+    /// Also return the last frame as an image (Powertokens).
+    pub return_last_frame: Option<bool>,
+    /// End-user id for compliance checks, at most 64 characters (Powertokens).
+    pub safety_identifier: Option<String>,
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty => $field:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
+impl VideoRequest {
+    /// A request with a prompt.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self {
+            prompt: Some(prompt.into()),
+            ..Self::default()
+        }
+    }
+
+    setters! {
+        /// Sets the prompt.
+        prompt: impl Into<String> => prompt;
+        /// Sets the first frame (image-to-video).
+        first_frame: impl Into<Media> => first_frame;
+        /// Sets the last frame (first-to-last-frame); needs a first frame.
+        last_frame: impl Into<Media> => last_frame;
+        /// Sets the resolution.
+        resolution: Resolution => resolution;
+        /// Sets the duration in seconds.
+        duration: i64 => duration;
+        /// Sets the aspect ratio.
+        aspect_ratio: AspectRatio => aspect_ratio;
+        /// Sets the seed.
+        seed: i64 => seed;
+        /// Keeps the camera still.
+        camera_fixed: bool => camera_fixed;
+        /// Turns the soundtrack on or off.
+        audio: bool => audio;
+        /// Turns the watermark on or off.
+        watermark: bool => watermark;
+        /// Turns the safety checker on or off.
+        safety_checker: bool => safety_checker;
+        /// Sets the webhook URL.
+        webhook_url: impl Into<String> => webhook_url;
+        /// Asks for the last frame as an image too.
+        return_last_frame: bool => return_last_frame;
+        /// Sets the end-user id for compliance checks.
+        safety_identifier: impl Into<String> => safety_identifier;
+    }
+
+    /// Adds a reference image.
+    pub fn reference_image(mut self, media: impl Into<Media>) -> Self {
+        self.reference_images.push(media.into());
+        self
+    }
+
+    /// Adds a reference video.
+    pub fn reference_video(mut self, media: impl Into<Media>) -> Self {
+        self.reference_videos.push(media.into());
+        self
+    }
+
+    /// Adds a reference audio clip.
+    pub fn reference_audio(mut self, media: impl Into<Media>) -> Self {
+        self.reference_audio.push(media.into());
+        self
+    }
+
+    /// Turns the web-search tool on or off.
+    pub fn web_search(mut self, on: bool) -> Self {
+        self.web_search = on;
+        self
+    }
+
+    /// The resolution that will be used: the one set, or 720p.
+    pub fn effective_resolution(&self) -> Resolution {
+        self.resolution.unwrap_or_default()
+    }
+
+    /// Checks the request against `provider`'s rules; `Ok` means it can be sent.
+    pub fn validate(&self, provider: Provider) -> Result<(), Error> {
+        self.check_common()?;
+        crate::providers::validate(provider, self)
+    }
+
+    /// Rules every provider shares.
+    fn check_common(&self) -> Result<(), Error> {
+        if let Some(seed) = self.seed {
+            if !(-1..=4_294_967_295).contains(&seed) {
+                return Err(Error::validation(
+                    "seed",
+                    format!("{seed} is outside -1..=4294967295"),
+                ));
+            }
+        }
+        if self.last_frame.is_some() && self.first_frame.is_none() {
+            return Err(Error::validation("last_frame", "needs a first_frame"));
+        }
+        if let Some(url) = &self.webhook_url {
+            let parsed = reqwest::Url::parse(url).map_err(|e| {
+                Error::validation("webhook_url", format!("`{url}` is not a URL: {e}"))
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(Error::validation(
+                    "webhook_url",
+                    format!("`{url}` must be http or https"),
+                ));
+            }
+        }
+        if self.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(Error::validation("prompt", "is empty"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! A generation task, the same shape whichever provider runs it.
+
+use std::fmt;
+
+use crate::{anyfast, magnific, powertokens, Provider};
+
+/// Where a task is in its life. Every provider's words map onto these;
+/// a word none of them documents is kept as [`TaskStatus::Unknown`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    /// Accepted, not yet queued (Magnific `CREATED`, Anyfast `""`/`NOT_START`).
+    Created,
+    /// Waiting for capacity (`QUEUED`, `queued`).
+    Queued,
+    /// Being generated (`IN_PROGRESS`, `in_progress`, `running`, `processing`).
+    InProgress,
+    /// Done; the video is ready (`COMPLETED`, `SUCCESS`, `completed`, `succeeded`).
+    Completed,
+    /// Generation failed (`FAILED`, `FAILURE`, `failed`).
+    Failed,
+    /// Cancelled before it finished (upstream `cancelled`).
+    Cancelled,
+    /// Expired before it finished or was fetched (upstream `expired`).
+    Expired,
+    /// A value no document lists, kept as sent.
+    Unknown(String),
+}
+
+impl TaskStatus {
+    /// Maps any provider's status word (case-insensitive) onto a status.
+    pub fn parse(word: &str) -> Self {
+        match word.to_ascii_lowercase().as_str() {
+            "" | "created" | "not_start" | "submitted" => TaskStatus::Created,
+            "queued" | "pending" => TaskStatus::Queued,
+            "in_progress" | "running" | "processing" => TaskStatus::InProgress,
+            "completed" | "success" | "succeeded" => TaskStatus::Completed,
+            "failed" | "failure" => TaskStatus::Failed,
+            "cancelled" | "canceled" => TaskStatus::Cancelled,
+            "expired" => TaskStatus::Expired,
+            _ => TaskStatus::Unknown(word.to_string()),
+        }
+    }
+
+    /// Whether the task will not change any more.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Completed
+                | TaskStatus::Failed
+                | TaskStatus::Cancelled
+                | TaskStatus::Expired
+        )
+    }
+
+    /// Whether the task ended without a video.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Expired
+        )
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = match self {
+            TaskStatus::Created => "created",
+            TaskStatus::Queued => "queued",
+            TaskStatus::InProgress => "in progress",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Expired => "expired",
+            TaskStatus::Unknown(word) => return write!(f, "unknown ({word})"),
+        };
+        f.write_str(word)
+    }
+}
+
+/// The provider's own value a [`Task`] was made from, as the generated
+/// client decoded it; `Json` when it did not decode (an undocumented status,
+/// say), so nothing is lost.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RawTask {
+    /// Magnific create or get.
+    Magnific(magnific::types::TaskDetail),
+    /// A Magnific list entry.
+    MagnificListed(magnific::types::Task),
+    /// Anyfast create.
+    AnyfastCreated(anyfast::types::VideoGenerationTask),
+    /// Anyfast get.
+    Anyfast(anyfast::types::TaskQueryResponse),
+    /// Powertokens create.
+    PowertokensCreated(powertokens::types::VideoTaskCreated),
+    /// Powertokens get.
+    Powertokens(powertokens::types::VideoObject),
+    /// A body the generated types did not accept.
+    Json(serde_json::Value),
+}
+
+/// A generation task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// The provider's task id.
+    pub id: String,
+    /// Who runs it.
+    pub provider: Provider,
+    /// Where it is.
+    pub status: TaskStatus,
+    /// Percent done, when the provider says.
+    pub progress: Option<u8>,
+    /// Where the finished video(s) can be fetched.
+    pub video_urls: Vec<String>,
+    /// Why it failed, when the provider says.
+    pub error: Option<String>,
+    /// The provider's own value.
+    pub raw: RawTask,
+}
+
+impl Task {
+    /// Whether the task will not change any more.
+    pub fn is_done(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
