@@ -53,6 +53,8 @@ fn run() -> Result<(), String> {
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let original: Value = serde_yaml::from_str(&text)
             .map_err(|e| format!("{}: not valid YAML: {e}", provider.file))?;
+        // The mock validates against exactly the document the client came from.
+        write_if_changed(&out.join(format!("{}.yaml", provider.name)), &text)?;
 
         let variant = variant(provider.name);
         for found in examples::collect(&original) {

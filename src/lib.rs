@@ -26,3 +26,5 @@ pub use request::{AspectRatio, Resolution, VideoRequest};
 pub use retry::RetryPolicy;
 pub use task::{RawTask, Task, TaskStatus};
 pub use wait::WaitOptions;
+#[cfg(feature = "mock")]
+pub mod mock;

@@ -1,0 +1,90 @@
+//! Everything a mock can be told: keys, lifecycle, faults, webhooks, limits.
+
+use std::time::Duration;
+
+use super::faults::Fault;
+
+/// The key the mock accepts when none is configured. Printed at start by
+/// `seedance-mini mock`, and used by `--mock` and the examples.
+pub const DEFAULT_API_KEY: &str = "seedance-mini-mock-key";
+
+/// The secret the mock signs webhooks with when none is configured.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "whsec_c2VlZGFuY2UtbWluaS1tb2NrLXNlY3JldA==";
+
+/// How a mock task moves from created, through in progress, to done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// By the clock: in progress after the first duration, done after the second.
+    Clock {
+        /// Time from creation to in progress.
+        in_progress_after: Duration,
+        /// Time from creation to completed (or failed).
+        done_after: Duration,
+    },
+    /// By how often the task is read: in progress at the first count, done at the second.
+    Polls {
+        /// Reads before it is in progress.
+        in_progress_after: u32,
+        /// Reads before it is done.
+        done_after: u32,
+    },
+}
+
+impl Default for Lifecycle {
+    /// Fast: in progress after 200 ms, done after 1 s.
+    fn default() -> Self {
+        Lifecycle::Clock {
+            in_progress_after: Duration::from_millis(200),
+            done_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A mock's settings. Build one with [`MockBuilder`](super::MockBuilder).
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Keys accepted by all three providers' auth.
+    pub api_keys: Vec<String>,
+    /// How tasks progress.
+    pub lifecycle: Lifecycle,
+    /// Faults to inject.
+    pub faults: Vec<Fault>,
+    /// Secret for signing webhooks (raw or `whsec_` base64).
+    pub webhook_secret: String,
+    /// Delays between webhook delivery attempts; its length is the retry count.
+    pub webhook_retry_delays: Vec<Duration>,
+    /// How long a result URL stays valid after completion.
+    pub video_ttl: Duration,
+    /// Finished tasks beyond this many are forgotten, oldest first.
+    pub max_tasks: usize,
+    /// Requests kept for inspection.
+    pub journal_size: usize,
+    /// Webhook deliveries kept for inspection.
+    pub max_deliveries: usize,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+    /// Seed for task ids and fault dice: the same seed, the same run.
+    pub seed: u64,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: vec![DEFAULT_API_KEY.to_string()],
+            lifecycle: Lifecycle::default(),
+            faults: Vec::new(),
+            webhook_secret: DEFAULT_WEBHOOK_SECRET.to_string(),
+            webhook_retry_delays: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(400),
+                Duration::from_secs(2),
+            ],
+            video_ttl: Duration::from_secs(24 * 3600),
+            max_tasks: 10_000,
+            journal_size: 1_000,
+            max_deliveries: 1_000,
+            body_limit: 48 * 1024 * 1024,
+            seed: 0x5eed_a9ce,
+        }
+    }
+}

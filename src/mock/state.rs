@@ -1,0 +1,265 @@
+//! Mock tasks: where each one is in its life, and forgetting old ones.
+//!
+//! A task's phase is derived from its creation time (or its read count) and
+//! the lifecycle, never stored, so it cannot drift; only what was last
+//! announced by webhook, and when completion was first seen, are kept.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::config::Lifecycle;
+use super::video::VideoSpec;
+use crate::{Provider, Resolution};
+
+/// Where a mock task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Accepted.
+    Created,
+    /// Being "generated".
+    InProgress,
+    /// Done; the video is served.
+    Completed,
+    /// Done badly.
+    Failed,
+}
+
+/// How a task will end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Completes (the default).
+    Complete,
+    /// Fails (prompt marker `[mock:fail]`, or the admin API).
+    Fail,
+    /// Never finishes (prompt marker `[mock:stuck]`, or the admin API).
+    Stuck,
+}
+
+impl Outcome {
+    /// The outcome a prompt asks for with a marker, if any.
+    pub fn from_prompt(prompt: &str) -> Self {
+        if prompt.contains("[mock:fail]") {
+            Outcome::Fail
+        } else if prompt.contains("[mock:stuck]") {
+            Outcome::Stuck
+        } else {
+            Outcome::Complete
+        }
+    }
+}
+
+/// One task.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskRecord {
+    /// The mock's address as the creating request reached it (for URLs in webhooks).
+    pub base_url: String,
+    pub provider: Provider,
+    pub id: String,
+    pub resolution: Resolution,
+    pub video: VideoSpec,
+    /// Anyfast's `action`.
+    pub action: &'static str,
+    pub created: Instant,
+    pub created_unix: u64,
+    pub reads: u32,
+    pub outcome: Outcome,
+    /// Set by the admin API: the phase to report from now on.
+    pub forced: Option<Phase>,
+    pub completed_at: Option<(Instant, u64)>,
+    pub webhook_url: Option<String>,
+    pub announced: Phase,
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+impl TaskRecord {
+    /// The phase now, by the lifecycle; records when completion is first seen.
+    pub fn phase(&mut self, lifecycle: Lifecycle) -> Phase {
+        let natural = match lifecycle {
+            Lifecycle::Clock {
+                in_progress_after,
+                done_after,
+            } => {
+                let age = self.created.elapsed();
+                if age >= done_after {
+                    Phase::Completed
+                } else if age >= in_progress_after {
+                    Phase::InProgress
+                } else {
+                    Phase::Created
+                }
+            }
+            Lifecycle::Polls {
+                in_progress_after,
+                done_after,
+            } => {
+                if self.reads >= done_after {
+                    Phase::Completed
+                } else if self.reads >= in_progress_after {
+                    Phase::InProgress
+                } else {
+                    Phase::Created
+                }
+            }
+        };
+        let phase = match (self.forced, natural, self.outcome) {
+            (Some(forced), _, _) => forced,
+            (None, Phase::Completed, Outcome::Fail) => Phase::Failed,
+            (None, Phase::Completed, Outcome::Stuck) => Phase::InProgress,
+            (None, natural, _) => natural,
+        };
+        if phase == Phase::Completed && self.completed_at.is_none() {
+            self.completed_at = Some((Instant::now(), unix_now()));
+        }
+        phase
+    }
+
+    /// Whether the result URL has outlived `ttl`.
+    pub fn expired(&self, ttl: Duration) -> bool {
+        self.completed_at.is_some_and(|(at, _)| at.elapsed() > ttl)
+    }
+}
+
+/// All tasks, in creation order, at most `cap` of them.
+#[derive(Debug)]
+pub(crate) struct Tasks {
+    by_id: HashMap<String, TaskRecord>,
+    order: VecDeque<String>,
+    cap: usize,
+    pub evicted: u64,
+}
+
+impl Tasks {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            by_id: HashMap::new(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+            evicted: 0,
+        }
+    }
+
+    /// Adds a task, first forgetting the oldest finished one (or, if none is
+    /// finished, the oldest) when full.
+    pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) {
+        while self.by_id.len() >= self.cap {
+            let finished = self.order.iter().position(|id| {
+                self.by_id
+                    .get_mut(id)
+                    .is_some_and(|t| matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed))
+            });
+            let gone = self
+                .order
+                .remove(finished.unwrap_or(0))
+                .expect("full, so not empty");
+            self.by_id.remove(&gone);
+            self.evicted += 1;
+        }
+        self.order.push_back(task.id.clone());
+        self.by_id.insert(task.id.clone(), task);
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut TaskRecord> {
+        self.by_id.get_mut(id)
+    }
+
+    /// Tasks of `provider` (and `resolution`, if given), oldest first.
+    pub fn ids(&self, provider: Provider, resolution: Option<Resolution>) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|id| {
+                self.by_id.get(*id).is_some_and(|t| {
+                    t.provider == provider && resolution.is_none_or(|r| t.resolution == r)
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.by_id.clear();
+        self.order.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str) -> TaskRecord {
+        TaskRecord {
+            base_url: "http://localhost".into(),
+            provider: Provider::Magnific,
+            id: id.into(),
+            resolution: Resolution::P480,
+            video: VideoSpec {
+                width: 854,
+                height: 480,
+                seconds: 5,
+            },
+            action: "generate",
+            created: Instant::now(),
+            created_unix: unix_now(),
+            reads: 0,
+            outcome: Outcome::Complete,
+            forced: None,
+            completed_at: None,
+            webhook_url: None,
+            announced: Phase::Created,
+        }
+    }
+
+    const POLLS: Lifecycle = Lifecycle::Polls {
+        in_progress_after: 1,
+        done_after: 3,
+    };
+
+    #[test]
+    fn phases_follow_reads_and_outcomes() {
+        let mut t = task("a");
+        let seen: Vec<Phase> = (0..4)
+            .map(|_| {
+                let p = t.phase(POLLS);
+                t.reads += 1;
+                p
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                Phase::Created,
+                Phase::InProgress,
+                Phase::InProgress,
+                Phase::Completed
+            ]
+        );
+        let mut failing = task("b");
+        failing.outcome = Outcome::Fail;
+        failing.reads = 9;
+        assert_eq!(failing.phase(POLLS), Phase::Failed);
+        assert_eq!(Outcome::from_prompt("a cat [mock:stuck]"), Outcome::Stuck);
+    }
+
+    #[test]
+    fn eviction_forgets_finished_tasks_first() {
+        let mut tasks = Tasks::new(2);
+        let mut done = task("done");
+        done.reads = 5;
+        tasks.insert(task("running"), POLLS);
+        tasks.insert(done, POLLS);
+        tasks.insert(task("new"), POLLS);
+        assert_eq!(tasks.ids(Provider::Magnific, None), ["running", "new"]);
+        tasks.insert(task("newer"), POLLS);
+        assert_eq!(tasks.ids(Provider::Magnific, None), ["new", "newer"]);
+        assert_eq!((tasks.len(), tasks.evicted), (2, 2));
+    }
+}

@@ -1,0 +1,127 @@
+//! Signed webhook deliveries, as Magnific sends them: Standard Webhooks
+//! headers signed with the configured secret, retried with backoff when the
+//! receiver fails, and recorded for the admin API.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::journal::Ring;
+use super::state::unix_now;
+
+/// One delivery and what became of it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Delivery {
+    /// The `webhook-id` (the same on every attempt).
+    pub id: String,
+    /// Where it was sent.
+    pub url: String,
+    /// The task it is about.
+    pub task_id: String,
+    /// The status it announced.
+    pub status: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status: Option<u16>,
+    /// Whether a 2xx was received.
+    pub delivered: bool,
+    /// The last transport error, if any.
+    pub error: Option<String>,
+}
+
+/// Sends deliveries and remembers the last few.
+#[derive(Clone)]
+pub(crate) struct Webhooks {
+    secret: String,
+    retry_delays: Vec<Duration>,
+    log: Arc<Mutex<Ring<Delivery>>>,
+    http: reqwest::Client,
+}
+
+impl Webhooks {
+    pub fn new(secret: String, retry_delays: Vec<Duration>, keep: usize) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("seedance-mini-mock/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a plain client builds");
+        Self {
+            secret,
+            retry_delays,
+            log: Arc::new(Mutex::new(Ring::new(keep))),
+            http,
+        }
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot()
+    }
+
+    pub fn clear(&self) {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut Delivery)) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(delivery) = log.find_mut(|d| d.id == id) {
+            f(delivery);
+        }
+    }
+
+    /// Sends `payload` to `url` in the background, retrying on failure.
+    pub fn send(&self, runtime: &tokio::runtime::Handle, url: String, payload: Value) {
+        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let delivery = Delivery {
+            id: id.clone(),
+            url: url.clone(),
+            task_id: payload["task_id"].as_str().unwrap_or_default().into(),
+            status: payload["status"].as_str().unwrap_or_default().into(),
+            attempts: 0,
+            last_status: None,
+            delivered: false,
+            error: None,
+        };
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(delivery);
+        let this = self.clone();
+        runtime.spawn(async move {
+            let body = serde_json::to_vec(&payload).expect("JSON values serialise");
+            let mut delays = this.retry_delays.clone().into_iter();
+            loop {
+                let timestamp = unix_now();
+                let signature = crate::webhook::sign(&this.secret, &id, timestamp, &body);
+                let result = this
+                    .http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let delivered = matches!(&result, Ok(r) if r.status().is_success());
+                this.update(&id, |d| {
+                    d.attempts += 1;
+                    d.delivered = delivered;
+                    match &result {
+                        Ok(r) => d.last_status = Some(r.status().as_u16()),
+                        Err(e) => d.error = Some(e.to_string()),
+                    }
+                });
+                match delays.next() {
+                    Some(delay) if !delivered => tokio::time::sleep(delay).await,
+                    _ => break,
+                }
+            }
+        });
+    }
+}
