@@ -270,9 +270,9 @@ impl Engine {
                 }
             }
         }
-        let response = match self.authenticate(provider, &request.headers) {
-            Err(refused) => refused,
-            Ok(()) if request.body.len() > self.config().body_limit => provider_error(
+        let response = match self.refusal(provider, &request.headers) {
+            Some(refused) => refused,
+            None if request.body.len() > self.config().body_limit => provider_error(
                 provider,
                 413,
                 &format!(
@@ -280,7 +280,7 @@ impl Engine {
                     self.config().body_limit
                 ),
             ),
-            Ok(()) => self.operate(provider, operation, op, request),
+            None => self.operate(provider, operation, op, request),
         };
         (Some(operation), Reply::Respond { response, delay })
     }
@@ -299,39 +299,35 @@ impl Engine {
             .collect()
     }
 
-    fn authenticate(
-        &self,
-        provider: Provider,
-        headers: &HeaderMap,
-    ) -> Result<(), http::Response<Bytes>> {
+    /// The provider's 401 if the request's key is missing or unknown.
+    fn refusal(&self, provider: Provider, headers: &HeaderMap) -> Option<http::Response<Bytes>> {
         let keys = &self.config().api_keys;
+        let known = |key: &str| keys.iter().any(|k| k == key);
         match provider {
             Provider::Magnific => match headers
                 .get("x-magnific-api-key")
                 .and_then(|v| v.to_str().ok())
             {
-                None => Err(provider_error(provider, 401, "Missing API key")),
-                Some(key) if keys.iter().any(|k| k == key) => Ok(()),
-                Some(_) => Err(provider_error(provider, 401, "Invalid API key")),
+                None => Some(provider_error(provider, 401, "Missing API key")),
+                Some(key) if known(key) => None,
+                Some(_) => Some(provider_error(provider, 401, "Invalid API key")),
             },
             Provider::Anyfast | Provider::Powertokens => {
                 let token = headers
                     .get(http::header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.strip_prefix("Bearer "));
-                let refuse = |message| {
-                    let mut response = provider_error(provider, 401, message);
-                    response.headers_mut().insert(
-                        http::header::WWW_AUTHENTICATE,
-                        "Bearer".parse().expect("static"),
-                    );
-                    Err(response)
+                let message = match token {
+                    None => "Missing bearer token",
+                    Some(token) if known(token) => return None,
+                    Some(_) => "Invalid token",
                 };
-                match token {
-                    None => refuse("Missing bearer token"),
-                    Some(token) if keys.iter().any(|k| k == token) => Ok(()),
-                    Some(_) => refuse("Invalid token"),
-                }
+                let mut response = provider_error(provider, 401, message);
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    "Bearer".parse().expect("static"),
+                );
+                Some(response)
             }
         }
     }

@@ -58,7 +58,7 @@ impl Fault {
     pub fn fires(&self, n: u32, roll: f64) -> bool {
         match self.when {
             Trigger::Probability(p) => roll < p,
-            Trigger::Every(k) => k > 0 && n % k == 0,
+            Trigger::Every(k) => k > 0 && n.is_multiple_of(k),
             Trigger::First(k) => n <= k,
         }
     }

@@ -299,14 +299,14 @@ impl Engine {
                 .collect::<String>()
         };
         match provider {
+            Provider::Anyfast => format!("cgt-{}-{}", unix_now(), alnum(5)),
+            Provider::Powertokens => format!("task_{}", alnum(16)),
             Provider::Magnific => {
-                drop(alnum);
-                uuid::Builder::from_random_bytes(std::array::from_fn(|_| rng.u8(..)))
+                let bytes: [u8; 16] = std::array::from_fn(|_| rng.u8(..));
+                uuid::Builder::from_random_bytes(bytes)
                     .into_uuid()
                     .to_string()
             }
-            Provider::Anyfast => format!("cgt-{}-{}", unix_now(), alnum(5)),
-            Provider::Powertokens => format!("task_{}", alnum(16)),
         }
     }
 

@@ -63,14 +63,39 @@ fn is_byte(s: &str) -> bool {
             .is_ok()
 }
 
+/// OpenAPI 3.0's schema dialect as JSON Schema: `nullable: true` becomes
+/// `null` among the allowed types (and enum values).
+fn dialect(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| *k != "nullable")
+                .map(|(k, v)| (k.clone(), dialect(v)))
+                .collect();
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = out.get("type").cloned() {
+                    out.insert("type".into(), json!([t, "null"]));
+                }
+                if let Some(Value::Array(values)) = out.get_mut("enum") {
+                    values.push(Value::Null);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(dialect).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Compiles `schema` (a document fragment) with the document's components
 /// beside it, so `#/components/schemas/...` references resolve.
 fn compile(doc: &Value, schema: &Value) -> Validator {
-    let mut root = match schema {
-        Value::Object(map) => Value::Object(map.clone()),
+    let mut root = match dialect(schema) {
+        Value::Object(map) => Value::Object(map),
         other => json!({ "allOf": [other] }),
     };
-    root["components"] = doc.get("components").cloned().unwrap_or(json!({}));
+    root["components"] = dialect(doc.get("components").unwrap_or(&json!({})));
     jsonschema::options()
         .with_draft(Draft::Draft4)
         .should_validate_formats(true)
@@ -216,6 +241,18 @@ mod tests {
             .map(|p| p.name)
             .collect();
         assert_eq!(names, ["media", "seconds"]);
+    }
+
+    #[test]
+    fn nullable_is_read_as_openapi_means_it() {
+        assert_eq!(
+            dialect(&json!({"type": "object", "nullable": true})),
+            json!({"type": ["object", "null"]})
+        );
+        assert_eq!(
+            dialect(&json!({"properties": {"a": {"type": "string"}}})),
+            json!({"properties": {"a": {"type": "string"}}})
+        );
     }
 
     #[test]
