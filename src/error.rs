@@ -75,7 +75,7 @@ pub enum Error {
     TaskFailed(Box<Task>),
 
     /// Waiting ran out of time before the task finished.
-    #[error("task still not finished after {elapsed:?} and {polls} polls (last status: {})", .last.as_ref().map_or("unknown".to_string(), |t| t.status.to_string()))]
+    #[error("task still not finished after {elapsed:.1?} and {polls} polls (last status: {})", .last.as_ref().map_or("unknown".to_string(), |t| t.status.to_string()))]
     ExceededMaxWait {
         /// Time spent waiting.
         elapsed: Duration,

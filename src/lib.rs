@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 mod api;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod client;
 pub mod download;
 mod error;

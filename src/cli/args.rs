@@ -1,0 +1,215 @@
+//! What the command line accepts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{AspectRatio, Provider, Resolution};
+
+/// Seedance 2.0 Mini video generation from the command line, for Magnific,
+/// Anyfast and Powertokens, with an embedded offline mock (`--mock`).
+///
+/// Exit codes: 0 done, 1 the task failed (or a webhook did not verify),
+/// 2 bad input, 3 an API or transport error, 4 waiting ran out of time,
+/// 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "seedance-mini", version, max_term_width = 100)]
+pub struct Cli {
+    /// Start the embedded mock server in-process and use it: no key, no network.
+    #[arg(long, global = true)]
+    pub mock: bool,
+
+    /// Which provider to call.
+    #[arg(long, global = true, default_value = "magnific", value_parser = parse_provider)]
+    pub provider: Provider,
+
+    /// API key [default: $MAGNIFIC_API_KEY, $ANYFAST_API_KEY or $POWERTOKENS_API_KEY].
+    /// For `mock`: a key the mock accepts (repeatable).
+    #[arg(long = "api-key", global = true, value_name = "KEY")]
+    pub api_keys: Vec<String>,
+
+    /// Another endpoint (a mock, a proxy).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// Log requests and retries to stderr (-vv for more).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a video task from a prompt (and images); wait and save it with -o.
+    Generate(Box<GenerateArgs>),
+    /// Show a task's status.
+    Status {
+        /// Task id.
+        id: String,
+    },
+    /// List tasks (Magnific).
+    List {
+        /// Only tasks of this resolution.
+        #[arg(long, value_parser = parse_resolution)]
+        resolution: Option<Resolution>,
+    },
+    /// Wait for a task to finish (and save it with -o).
+    Wait {
+        /// Task id.
+        id: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+        /// Save the video here when done.
+        #[arg(short, long, value_name = "FILE.mp4")]
+        output: Option<PathBuf>,
+    },
+    /// Save a finished task's video.
+    Download {
+        /// Task id.
+        id: String,
+        /// Where to save it.
+        #[arg(short, long, value_name = "FILE.mp4")]
+        output: PathBuf,
+    },
+    /// Run the mock server until interrupted.
+    Mock(MockArgs),
+    /// Work with webhook deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// Options of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What the video shows.
+    pub prompt: String,
+    /// 480p or 720p.
+    #[arg(long, value_parser = parse_resolution)]
+    pub resolution: Option<Resolution>,
+    /// Seconds (Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, -1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub duration: Option<i64>,
+    /// 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21 or adaptive.
+    #[arg(long, value_parser = parse_ratio)]
+    pub aspect_ratio: Option<AspectRatio>,
+    /// -1 (random) to 4294967295.
+    #[arg(long, allow_negative_numbers = true)]
+    pub seed: Option<i64>,
+    /// Keep the camera still.
+    #[arg(long)]
+    pub camera_fixed: bool,
+    /// First frame: a path or a URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub image: Option<String>,
+    /// Last frame: a path or a URL (needs --image).
+    #[arg(long, value_name = "PATH|URL")]
+    pub image_end: Option<String>,
+    /// Reference image (Anyfast; repeatable).
+    #[arg(long, value_name = "PATH|URL")]
+    pub reference_image: Vec<String>,
+    /// Reference video (Anyfast; repeatable).
+    #[arg(long, value_name = "URL")]
+    pub reference_video: Vec<String>,
+    /// Reference audio (Anyfast; repeatable).
+    #[arg(long, value_name = "PATH|URL")]
+    pub reference_audio: Vec<String>,
+    /// Generate a soundtrack.
+    #[arg(long, overrides_with = "no_audio")]
+    pub audio: bool,
+    /// Silent video.
+    #[arg(long)]
+    pub no_audio: bool,
+    /// Add a watermark.
+    #[arg(long)]
+    pub watermark: bool,
+    /// Let the model search the web (Anyfast, text-to-video).
+    #[arg(long)]
+    pub web_search: bool,
+    /// Where the provider should POST status changes (Magnific).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Wait until the task finishes.
+    #[arg(long)]
+    pub wait: bool,
+    /// Save the video here (implies --wait).
+    #[arg(short, long, value_name = "FILE.mp4")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub wait_args: WaitArgs,
+}
+
+/// How long to wait.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub max_wait: u64,
+}
+
+/// Options of `mock`.
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Inject a fault: ROUTE:KIND[:WHEN], e.g. `*:503:every=3` (repeatable).
+    #[arg(long, value_name = "FAULT")]
+    pub fault: Vec<String>,
+    /// Milliseconds until a task is in progress, then done.
+    #[arg(long, num_args = 2, value_names = ["IN_PROGRESS_MS", "DONE_MS"], default_values_t = [200, 1000])]
+    pub lifecycle_ms: Vec<u64>,
+    /// Secret that signs webhooks.
+    #[arg(long)]
+    pub webhook_secret: Option<String>,
+    /// Seconds a result URL stays valid.
+    #[arg(long, default_value_t = 86_400)]
+    pub video_ttl: u64,
+    /// Seed for ids and fault dice.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `webhook` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Check a saved delivery's signature and print its event.
+    Verify {
+        /// The signing secret (raw, or `whsec_`-prefixed base64).
+        #[arg(long)]
+        secret: String,
+        /// The delivery's headers: `Name: value` lines, or a JSON object.
+        #[arg(long, value_name = "FILE")]
+        headers: PathBuf,
+        /// The delivery's raw body.
+        #[arg(long, value_name = "FILE")]
+        body: PathBuf,
+        /// Check as of this unix time (for a delivery saved earlier) [default: now].
+        #[arg(long, value_name = "UNIX_SECS")]
+        at: Option<u64>,
+    },
+}
+
+fn parse_provider(s: &str) -> Result<Provider, String> {
+    s.parse()
+}
+
+fn parse_resolution(s: &str) -> Result<Resolution, String> {
+    s.parse().map_err(|e: crate::Error| e.to_string())
+}
+
+fn parse_ratio(s: &str) -> Result<AspectRatio, String> {
+    s.parse().map_err(|e: crate::Error| e.to_string())
+}

@@ -1,0 +1,120 @@
+//! What the command line prints: lines for people, or one JSON document.
+
+use serde_json::{json, Value};
+
+use crate::download::Downloaded;
+use crate::webhook::WebhookEvent;
+use crate::{Error, Task};
+
+/// Prints for people or for programs.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// One JSON document on stdout instead of lines.
+    pub json: bool,
+}
+
+/// What the request asked for, to show beside the task.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub resolution: Option<String>,
+    pub duration: Option<i64>,
+}
+
+pub fn task_json(task: &Task) -> Value {
+    json!({
+        "id": task.id,
+        "provider": task.provider.name(),
+        "status": task.status.to_string(),
+        "progress": task.progress,
+        "video_urls": task.video_urls,
+        "error": task.error,
+    })
+}
+
+impl Output {
+    pub fn task(&self, task: &Task, asked: &Asked, file: Option<&Downloaded>) {
+        if self.json {
+            let mut doc = json!({ "task": task_json(task) });
+            if let Some(r) = &asked.resolution {
+                doc["resolution"] = json!(r);
+            }
+            if let Some(d) = asked.duration {
+                doc["duration"] = json!(d);
+            }
+            if let Some(f) = file {
+                doc["file"] = json!({ "path": f.path, "bytes": f.bytes });
+            }
+            println!("{doc}");
+            return;
+        }
+        let mut line = format!("task {}  {}  {}", task.id, task.provider, task.status);
+        if let Some(p) = task.progress.filter(|p| *p < 100) {
+            line += &format!(" ({p}%)");
+        }
+        if let Some(r) = &asked.resolution {
+            line += &format!("  {r}");
+        }
+        if let Some(d) = asked.duration {
+            line += &format!("  {d} s");
+        }
+        println!("{line}");
+        if let Some(e) = &task.error {
+            println!("reason: {e}");
+        }
+        match file {
+            Some(f) => println!("saved {} ({} bytes)", f.path.display(), f.bytes),
+            None => task.video_urls.iter().for_each(|u| println!("video: {u}")),
+        }
+    }
+
+    pub fn tasks(&self, tasks: &[Task]) {
+        if self.json {
+            println!(
+                "{}",
+                json!({ "tasks": tasks.iter().map(task_json).collect::<Vec<_>>() })
+            );
+        } else if tasks.is_empty() {
+            println!("no tasks");
+        } else {
+            for t in tasks {
+                println!("{}  {}", t.id, t.status);
+            }
+        }
+    }
+
+    pub fn event(&self, event: &WebhookEvent) {
+        if self.json {
+            println!(
+                "{}",
+                json!({ "valid": true, "id": event.id, "task_id": event.task_id, "status": event.status.to_string(), "generated": event.generated })
+            );
+        } else {
+            println!(
+                "valid: delivery {} says task {} is {}",
+                event.id, event.task_id, event.status
+            );
+            event.generated.iter().for_each(|u| println!("video: {u}"));
+        }
+    }
+
+    /// An error, on stderr for people (one line, no trace) or stdout as JSON.
+    pub fn error(&self, error: &Error, code: u8) {
+        if self.json {
+            let mut doc = json!({ "error": error.to_string(), "exit_code": code });
+            match error {
+                Error::TaskFailed(task) => doc["task"] = task_json(task),
+                Error::ExceededMaxWait {
+                    last: Some(task), ..
+                } => doc["task"] = task_json(task),
+                Error::Api { status, body, .. } => {
+                    doc["status"] = json!(status);
+                    doc["body"] = json!(body);
+                }
+                _ => {}
+            }
+            println!("{doc}");
+        } else {
+            eprintln!("error: {error}");
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! The command line, run as a user would: every subcommand against a mock,
+//! the documented exit codes, bad input, `--json`, Ctrl-C, `--help`, and
+//! the README's first command.
+#![cfg(feature = "cli")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use seedance_mini::mock::{MockServer, DEFAULT_API_KEY};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("MAGNIFIC_API_KEY")
+        .env_remove("ANYFAST_API_KEY")
+        .env_remove("POWERTOKENS_API_KEY")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
+}
+
+/// Width, height, seconds of an MP4, by ffprobe where installed, else the mp4 crate.
+fn dimensions(path: &Path) -> (u64, u64, u64) {
+    if let Ok(out) = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+    {
+        let t = text(&out.stdout);
+        let f: Vec<&str> = t.trim().split(',').collect();
+        return (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[2].parse::<f64>().unwrap().round() as u64,
+        );
+    }
+    let bytes = std::fs::read(path).unwrap();
+    let len = bytes.len() as u64;
+    let r = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), len).unwrap();
+    let t = r.tracks().values().next().unwrap();
+    (t.width().into(), t.height().into(), r.duration().as_secs())
+}
+
+#[test]
+fn the_readmes_first_command_makes_a_playable_video() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run"))
+        .expect("README has a cargo run command");
+    let args = first
+        .split_once(" -- ")
+        .expect("the command passes arguments after --")
+        .1;
+    let words = shell_words(args);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(&words)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = words
+        .iter()
+        .position(|w| w == "-o")
+        .map(|i| &words[i + 1])
+        .expect("the command saves a file");
+    assert_eq!(dimensions(&dir.path().join(file)), (1280, 720, 5));
+}
+
+/// Splits a command line the way sh does for plain and double-quoted words.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_client_subcommand_works_against_a_standalone_mock() {
+    let mock = MockServer::start().await.unwrap();
+    let url = mock.url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.mp4");
+    let common = [
+        "--base-url",
+        url.as_str(),
+        "--api-key",
+        DEFAULT_API_KEY,
+        "--json",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        common.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let call = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap())
+    };
+
+    let out = call(with(&[
+        "generate",
+        "a cat",
+        "--resolution",
+        "480p",
+        "--aspect-ratio",
+        "9:16",
+        "--duration",
+        "10",
+    ]))
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let created = json(&out);
+    let id = created["task"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (created["resolution"].as_str(), created["duration"].as_i64()),
+        (Some("480p"), Some(10))
+    );
+
+    let out = call(with(&["status", &id])).await.unwrap();
+    assert!(["created", "in progress", "completed"]
+        .contains(&json(&out)["task"]["status"].as_str().unwrap()));
+    let out = call(with(&["list", "--resolution", "480p"])).await.unwrap();
+    assert_eq!(json(&out)["tasks"][0]["id"], id);
+    let out = call(with(&["list", "--resolution", "720p"])).await.unwrap();
+    assert_eq!(json(&out)["tasks"], Value::Array(vec![]));
+    let out = call(with(&["wait", &id, "--max-wait", "30"]))
+        .await
+        .unwrap();
+    assert_eq!(json(&out)["task"]["status"], "completed");
+    let out = call(with(&["download", &id, "-o", file.to_str().unwrap()]))
+        .await
+        .unwrap();
+    assert_eq!(json(&out)["file"]["path"], file.to_str().unwrap());
+    assert_eq!(dimensions(&file), (480, 854, 10));
+}
+
+#[test]
+fn the_mock_subcommand_serves_with_several_keys() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args([
+            "mock",
+            "--addr",
+            &addr,
+            "--api-key",
+            "k1",
+            "--api-key",
+            "k2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert_eq!(first.trim(), format!("mock listening on http://{addr}"));
+    for key in ["k1", "k2"] {
+        let out = run(&[
+            "--base-url",
+            &format!("http://{addr}"),
+            "--api-key",
+            key,
+            "list",
+        ]);
+        assert!(out.status.success(), "{key}: {}", text(&out.stderr));
+    }
+    let out = run(&[
+        "--base-url",
+        &format!("http://{addr}"),
+        "--api-key",
+        "nope",
+        "list",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("magnific refused the API key: Invalid API key"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn the_mock_subcommand_prints_its_default_key() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["mock", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = String::new();
+    for _ in 0..2 {
+        std::io::BufRead::read_line(&mut reader, &mut lines).unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines.contains(&format!("api key: {DEFAULT_API_KEY}")),
+        "{lines}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_field_and_the_rule() {
+    let long = "a".repeat(2001);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--mock", "generate", "x", "--aspect-ratio", "5:4"],
+            "`5:4` is not one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21, adaptive",
+        ),
+        (
+            &["--mock", "generate", &long],
+            "invalid `prompt`: is 2001 characters; magnific takes at most 2000",
+        ),
+        (
+            &["--mock", "generate", "x", "--image", "/no/such/image.png"],
+            "invalid `first_frame`: cannot read /no/such/image.png",
+        ),
+        (
+            &[
+                "--mock",
+                "generate",
+                "x",
+                "--image-end",
+                "https://e.com/end.png",
+            ],
+            "invalid `last_frame`: needs a first_frame",
+        ),
+        (
+            &["--mock", "generate", "x", "--duration", "7"],
+            "invalid `duration`: 7 s is not one of magnific's 5, 10",
+        ),
+        (
+            &[
+                "--mock",
+                "--provider",
+                "anyfast",
+                "generate",
+                "x",
+                "--duration",
+                "16",
+            ],
+            "invalid `duration`: 16 s is outside anyfast's 4-15",
+        ),
+        (
+            &["--mock", "generate", "x", "-o", "/no/such/dir/x.mp4"],
+            "invalid `--output`: directory /no/such/dir does not exist",
+        ),
+        (
+            &["generate", "x"],
+            "invalid `--api-key`: is required: pass --api-key, set MAGNIFIC_API_KEY, or try --mock",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn outcomes_have_their_exit_codes_and_json_parses() {
+    let failed = run(&[
+        "--mock",
+        "--json",
+        "generate",
+        "a cat [mock:fail]",
+        "--wait",
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(json(&failed)["task"]["status"], "failed");
+    let timeout = run(&[
+        "--mock",
+        "--json",
+        "generate",
+        "a cat [mock:stuck]",
+        "--wait",
+        "--max-wait",
+        "1",
+    ]);
+    assert_eq!(timeout.status.code(), Some(4));
+    assert!(json(&timeout)["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("task still not finished after"));
+    let ok = run(&[
+        "--mock",
+        "--json",
+        "--provider",
+        "anyfast",
+        "generate",
+        "a cat",
+        "--wait",
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(json(&ok)["task"]["status"], "completed");
+}
+
+#[test]
+fn ctrl_c_while_waiting_prints_how_to_resume() {
+    let mock = std::thread::spawn(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let mock = MockServer::start().await.unwrap();
+            let url = mock.url().to_string();
+            let mut child = Command::new(BIN)
+                .args([
+                    "--base-url",
+                    &url,
+                    "--api-key",
+                    DEFAULT_API_KEY,
+                    "generate",
+                    "a cat [mock:stuck]",
+                    "-o",
+                    "/tmp/never.mp4",
+                ])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            let status = child.wait().unwrap();
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            (status.code(), err)
+        })
+    });
+    let (code, err) = mock.join().unwrap();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted: task "), "{err}");
+    assert!(
+        err.contains("resume with: seedance-mini --provider magnific wait ")
+            && err.contains(" -o /tmp/never.mp4"),
+        "{err}"
+    );
+    assert!(!Path::new("/tmp/never.mp4").exists());
+}
+
+#[test]
+fn webhook_verify_checks_a_saved_delivery() {
+    // The vector of tests/webhook.rs, computed with Python's hmac.
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("headers.txt");
+    let body = dir.path().join("body.json");
+    std::fs::write(&headers, "webhook-id: msg_2Kq8xZ\nwebhook-timestamp: 1795238000\nwebhook-signature: v1,zwmyR5HVuH42YynxrmSJbh5nMj5bV4l+2m3K60oHuH0=\n").unwrap();
+    std::fs::write(&body, r#"{"task_id":"046b6c7f-0b8a-43b9-b35d-6489e6daee91","status":"COMPLETED","generated":["https://cdn.example/v.mp4"]}"#).unwrap();
+    let h = headers.to_str().unwrap();
+    let b = body.to_str().unwrap();
+    let out = run(&[
+        "--json",
+        "webhook",
+        "verify",
+        "--secret",
+        "my-raw-secret",
+        "--headers",
+        h,
+        "--body",
+        b,
+        "--at",
+        "1795238000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        json(&out)["task_id"],
+        "046b6c7f-0b8a-43b9-b35d-6489e6daee91"
+    );
+    let out = run(&[
+        "webhook",
+        "verify",
+        "--secret",
+        "wrong",
+        "--headers",
+        h,
+        "--body",
+        b,
+        "--at",
+        "1795238000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no webhook signature matches"));
+    let out = run(&[
+        "webhook",
+        "verify",
+        "--secret",
+        "my-raw-secret",
+        "--headers",
+        h,
+        "--body",
+        b,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "stale now");
+    assert!(text(&out.stderr).contains("webhook-timestamp is"));
+}
+
+#[test]
+fn help_text_is_pinned() {
+    insta::assert_snapshot!("help", text(&run(&["--help"]).stdout));
+    insta::assert_snapshot!("help_generate", text(&run(&["generate", "--help"]).stdout));
+    insta::assert_snapshot!("help_mock", text(&run(&["mock", "--help"]).stdout));
+}
