@@ -180,6 +180,12 @@ pub struct MockArgs {
     /// Seed for ids and fault dice.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Finished tasks beyond this many are forgotten, oldest first.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_tasks: usize,
+    /// Requests kept for `GET /__mock/requests`.
+    #[arg(long, default_value_t = 1_000)]
+    pub journal_size: usize,
 }
 
 /// `webhook` subcommands.

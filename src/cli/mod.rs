@@ -323,6 +323,8 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     let mut builder = MockServer::builder()
         .addr(args.addr)
         .video_ttl(Duration::from_secs(args.video_ttl))
+        .max_tasks(args.max_tasks)
+        .journal_size(args.journal_size)
         .lifecycle(Lifecycle::Clock {
             in_progress_after: Duration::from_millis(args.lifecycle_ms[0]),
             done_after: Duration::from_millis(args.lifecycle_ms[1]),

@@ -205,6 +205,23 @@ impl MockServer {
     }
 }
 
+/// A client for `provider` from its key variable (`MAGNIFIC_API_KEY`, ...),
+/// or, when that is unset, one pointed at a freshly started mock, which is
+/// returned too and must be kept alive. What the examples use.
+pub async fn client_from_env_or_mock(
+    provider: Provider,
+) -> Result<(Client, Option<MockServer>), Error> {
+    match std::env::var(provider.key_env_var()) {
+        Ok(key) if !key.trim().is_empty() => {
+            Ok((Client::builder(provider).api_key(key).build()?, None))
+        }
+        _ => {
+            let mock = MockServer::start().await?;
+            Ok((mock.client(provider)?, Some(mock)))
+        }
+    }
+}
+
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
