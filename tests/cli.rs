@@ -3,6 +3,8 @@
 //! the README's first command.
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -31,37 +33,6 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
 }
 
-/// Width, height, seconds of an MP4, by ffprobe where installed, else the mp4 crate.
-fn dimensions(path: &Path) -> (u64, u64, u64) {
-    if let Ok(out) = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-    {
-        let t = text(&out.stdout);
-        let f: Vec<&str> = t.trim().split(',').collect();
-        return (
-            f[0].parse().unwrap(),
-            f[1].parse().unwrap(),
-            f[2].parse::<f64>().unwrap().round() as u64,
-        );
-    }
-    let bytes = std::fs::read(path).unwrap();
-    let len = bytes.len() as u64;
-    let r = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), len).unwrap();
-    let t = r.tracks().values().next().unwrap();
-    (t.width().into(), t.height().into(), r.duration().as_secs())
-}
-
 #[test]
 fn the_readmes_first_command_makes_a_playable_video() {
     let readme = std::fs::read_to_string("README.md").unwrap();
@@ -86,7 +57,7 @@ fn the_readmes_first_command_makes_a_playable_video() {
         .position(|w| w == "-o")
         .map(|i| &words[i + 1])
         .expect("the command saves a file");
-    assert_eq!(dimensions(&dir.path().join(file)), (1280, 720, 5));
+    assert_eq!(common::probe_mp4(&dir.path().join(file)), (1280, 720, 5));
 }
 
 /// Splits a command line the way sh does for plain and double-quoted words.
@@ -166,7 +137,7 @@ async fn every_client_subcommand_works_against_a_standalone_mock() {
         .await
         .unwrap();
     assert_eq!(json(&out)["file"]["path"], file.to_str().unwrap());
-    assert_eq!(dimensions(&file), (480, 854, 10));
+    assert_eq!(common::probe_mp4(&file), (480, 854, 10));
 }
 
 #[test]

@@ -468,3 +468,31 @@ async fn a_download_of_an_unfinished_task_is_refused_before_any_request() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn magnific_lists_all_and_720p_tasks_from_the_spec_examples() {
+    let server = MockServer::start().await;
+    let listed = example("get_seedance_2_mini_tasks", 200, "schema");
+    Mock::given(method("GET"))
+        .and(path("/v1/ai/video/seedance-2-mini"))
+        .respond_with(answer(listed))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listed = example("get_all_seedance_2_mini_720p_tasks", 200, "schema");
+    Mock::given(method("GET"))
+        .and(path("/v1/ai/video/seedance-2-mini-720p"))
+        .respond_with(answer(listed))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(Provider::Magnific, &server);
+    assert_eq!(c.list(None).await.unwrap().len(), 2);
+    assert_eq!(c.list(Some(Resolution::P720)).await.unwrap().len(), 2);
+    let err = client(Provider::Anyfast, &server)
+        .list(None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "anyfast does not support listing tasks");
+    server.verify().await;
+}

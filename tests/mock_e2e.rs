@@ -4,6 +4,8 @@
 //! the wiremock adapter, and its bounds.
 #![cfg(feature = "mock")]
 
+mod common;
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -18,38 +20,6 @@ use serde_json::{json, Value};
 fn fast_wait() -> WaitOptions {
     WaitOptions::new(Duration::from_secs(20))
         .delays(Duration::from_millis(50), Duration::from_millis(200))
-}
-
-/// Width, height and whole seconds of an MP4, read back with the mp4 crate,
-/// and with ffprobe too when it is installed.
-fn probe(path: &std::path::Path) -> (u16, u16, u64) {
-    let bytes = std::fs::read(path).unwrap();
-    let size = bytes.len() as u64;
-    let reader = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), size).unwrap();
-    let track = reader.tracks().values().next().unwrap();
-    let found = (track.width(), track.height(), reader.duration().as_secs());
-    if let Ok(out) = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-    {
-        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let fields: Vec<&str> = text.split(',').collect();
-        assert_eq!(fields.len(), 3, "ffprobe read {path:?}: {text}");
-        assert_eq!(fields[0].parse::<u16>().unwrap(), found.0);
-        assert_eq!(fields[1].parse::<u16>().unwrap(), found.1);
-        assert_eq!(fields[2].parse::<f64>().unwrap().round() as u64, found.2);
-    }
-    found
 }
 
 #[tokio::test]
@@ -90,7 +60,7 @@ async fn each_provider_runs_a_full_generation_with_a_real_mp4() {
             .await
             .unwrap();
         assert_eq!(done.task.status, TaskStatus::Completed, "{provider}");
-        assert_eq!(probe(&path), expected, "{provider}");
+        assert_eq!(common::probe_mp4(&path), expected, "{provider}");
     }
 }
 
@@ -225,7 +195,8 @@ async fn unknown_ids_wrong_methods_and_bad_bodies_get_the_providers_answers() {
     );
     let (s, h, _) = raw(&mock, "PUT", "/v1/videos", &[auth_b], None).await;
     assert_eq!((s.as_u16(), h["allow"].to_str().unwrap()), (405, "POST"));
-    let (s, _, _) = raw(
+    let not_json = Some("The request body must be JSON (Content-Type: application/json)");
+    let (s, _, body) = raw(
         &mock,
         "POST",
         "/v1/videos",
@@ -233,7 +204,19 @@ async fn unknown_ids_wrong_methods_and_bad_bodies_get_the_providers_answers() {
         Some("hi"),
     )
     .await;
-    assert_eq!(s.as_u16(), 415);
+    assert_eq!(
+        (s.as_u16(), body["error"]["message"].as_str()),
+        (400, not_json)
+    );
+    let (s, _, body) = raw(
+        &mock,
+        "POST",
+        "/v1/ai/video/seedance-2-mini-480p",
+        &[MAGNIFIC_KEY],
+        None,
+    )
+    .await;
+    assert_eq!((s.as_u16(), body["message"].as_str()), (400, not_json));
     let (s, _, body) = raw(
         &mock,
         "POST",

@@ -102,7 +102,7 @@ fn bad_inputs_get_the_error_that_names_field_and_rule() {
         (
             Anyfast,
             VideoRequest::new("p").aspect_ratio(AspectRatio::R9x21),
-            "invalid `aspect_ratio`: 9:21 is not one of anyfast's",
+            "invalid `aspect_ratio`: `9:21` is not one of anyfast's 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive",
         ),
         (
             Anyfast,

@@ -122,7 +122,6 @@ pub(crate) fn provider_error(
                 401 => "invalid_api_key",
                 404 => "task_not_found",
                 413 => "request_too_large",
-                415 => "unsupported_media_type",
                 429 => "rate_limited",
                 503 => "service_unavailable",
                 _ => "internal_error",

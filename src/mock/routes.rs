@@ -234,8 +234,13 @@ impl Engine {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        // 400, not 415: the documents list 400 for a bad request and no 415.
         if !is_json {
-            return provider_error(provider, 415, "Content-Type must be application/json");
+            return provider_error(
+                provider,
+                400,
+                "The request body must be JSON (Content-Type: application/json)",
+            );
         }
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(body) => body,

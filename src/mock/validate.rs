@@ -96,8 +96,14 @@ fn compile(doc: &Value, schema: &Value) -> Validator {
         other => json!({ "allOf": [other] }),
     };
     root["components"] = dialect(doc.get("components").unwrap_or(&json!({})));
+    // A 3.1 document speaks JSON Schema 2020-12 (where 4.0 is an integer); a
+    // 3.0 document its draft-4-based dialect.
+    let draft = match doc["openapi"].as_str() {
+        Some(v) if v.starts_with("3.1") => Draft::Draft202012,
+        _ => Draft::Draft4,
+    };
     jsonschema::options()
-        .with_draft(Draft::Draft4)
+        .with_draft(draft)
         .should_validate_formats(true)
         .with_format("byte", is_byte)
         .build(&root)
@@ -220,6 +226,19 @@ mod tests {
         );
         let missing = check_request("create_video_seedance_2_mini_480p", &json!({}));
         assert_eq!(missing[0].name, "prompt");
+    }
+
+    #[test]
+    fn each_document_is_read_in_its_own_dialect() {
+        // Anyfast's document is OpenAPI 3.1 (JSON Schema 2020-12): 4.0 is an integer.
+        let anyfast = json!({"model": "seedance-2.0-mini", "content": [{"type": "text", "text": "x"}], "duration": 4.0});
+        assert_eq!(check_request("createSeedanceMini", &anyfast), []);
+        // Magnific's is 3.0 (draft 4): 5.0 is a number, not an integer.
+        let magnific = json!({"prompt": "x", "duration": 5.0});
+        assert_eq!(
+            check_request("create_video_seedance_2_mini_720p", &magnific)[0].name,
+            "duration"
+        );
     }
 
     #[test]

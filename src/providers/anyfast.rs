@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::{call, require_absent, task_from_json};
+use super::{call, check_aspect_ratio, require_absent, task_from_json, GATEWAY_RATIOS};
 use crate::anyfast::{types, Client};
 use crate::task::RawTask;
-use crate::{AspectRatio, Error, Media, Provider, Task, TaskStatus, VideoRequest};
+use crate::{Error, Media, Provider, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Anyfast;
 const MB: u64 = 1_000_000;
@@ -27,12 +27,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
             ));
         }
     }
-    if req.aspect_ratio == Some(AspectRatio::R9x21) {
-        return Err(Error::validation(
-            "aspect_ratio",
-            "9:21 is not one of anyfast's 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive",
-        ));
-    }
+    check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
     for (field, list, max) in [
         ("reference_images", &req.reference_images, 9),
         ("reference_videos", &req.reference_videos, 3),

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::{call, require_absent, task_from_json};
+use super::{call, check_aspect_ratio, require_absent, task_from_json};
 use crate::magnific::{types, Client};
 use crate::task::RawTask;
-use crate::{Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
+use crate::{AspectRatio, Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Magnific;
 
@@ -39,15 +39,12 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
             ));
         }
     }
-    if req
-        .aspect_ratio
-        .is_some_and(|r| r.magnific_name().is_none())
-    {
-        return Err(Error::validation(
-            "aspect_ratio",
-            "`adaptive` is not one of magnific's 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21",
-        ));
-    }
+    // Magnific names the seven ratios and has no `adaptive`.
+    let named: Vec<AspectRatio> = AspectRatio::ALL
+        .into_iter()
+        .filter(|r| r.magnific_name().is_some())
+        .collect();
+    check_aspect_ratio(P, req, &named)?;
     for (field, media) in [
         ("first_frame", &req.first_frame),
         ("last_frame", &req.last_frame),

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::api::hooks::capture_error_body;
 use crate::error::InvalidParam;
-use crate::{Error, RequestContext, Resolution, Task, VideoRequest};
+use crate::{AspectRatio, Error, RequestContext, Resolution, Task, VideoRequest};
 
 /// A provider that serves Seedance 2.0 Mini.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,6 +117,35 @@ pub async fn request_body(provider: Provider, req: &VideoRequest) -> Result<Valu
         body: String::new(),
     })
 }
+
+/// `Err` naming the provider's ratios unless the request's ratio is one of them.
+fn check_aspect_ratio(
+    provider: Provider,
+    req: &VideoRequest,
+    accepted: &[AspectRatio],
+) -> Result<(), Error> {
+    match req.aspect_ratio {
+        Some(r) if !accepted.contains(&r) => {
+            let list: Vec<&str> = accepted.iter().map(|a| a.as_str()).collect();
+            Err(Error::validation(
+                "aspect_ratio",
+                format!("`{r}` is not one of {provider}'s {}", list.join(", ")),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The six named ratios both gateways take, and `adaptive`.
+const GATEWAY_RATIOS: [AspectRatio; 7] = [
+    AspectRatio::R16x9,
+    AspectRatio::R4x3,
+    AspectRatio::R1x1,
+    AspectRatio::R3x4,
+    AspectRatio::R9x16,
+    AspectRatio::R21x9,
+    AspectRatio::Adaptive,
+];
 
 /// `Err(Unsupported)` unless `absent` holds.
 fn require_absent(provider: Provider, absent: bool, feature: &str) -> Result<(), Error> {

@@ -3,10 +3,12 @@
 
 use serde_json::Value;
 
-use super::{call, call_with_headers, require_absent, task_from_json};
+use super::{
+    call, call_with_headers, check_aspect_ratio, require_absent, task_from_json, GATEWAY_RATIOS,
+};
 use crate::powertokens::{types, ByteStream, Client, ResponseValue};
 use crate::task::RawTask;
-use crate::{AspectRatio, Error, Provider, Task, TaskStatus, VideoRequest};
+use crate::{Error, Provider, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Powertokens;
 const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
@@ -52,12 +54,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
             ));
         }
     }
-    if req.aspect_ratio == Some(AspectRatio::R9x21) {
-        return Err(Error::validation(
-            "aspect_ratio",
-            "9:21 is not one of powertokens' 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, adaptive",
-        ));
-    }
+    check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
     if let Some(id) = &req.safety_identifier {
         let n = id.chars().count();
         if n > 64 {

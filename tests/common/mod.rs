@@ -1,0 +1,43 @@
+//! Helpers shared by test files.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Width, height and whole seconds of an MP4, read with the mp4 crate and,
+/// when ffprobe is installed, checked against what ffprobe reads.
+pub fn probe_mp4(path: &Path) -> (u32, u32, u64) {
+    let bytes = std::fs::read(path).unwrap();
+    let size = bytes.len() as u64;
+    let reader = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), size).unwrap();
+    let track = reader.tracks().values().next().unwrap();
+    let found = (
+        u32::from(track.width()),
+        u32::from(track.height()),
+        reader.duration().as_secs(),
+    );
+    let args = [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=width,height,duration",
+        "-of",
+        "csv=p=0",
+    ];
+    if let Ok(out) = Command::new("ffprobe").args(args).arg(path).output() {
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let fields: Vec<&str> = text.split(',').collect();
+        assert_eq!(fields.len(), 3, "ffprobe could not read {path:?}: {text}");
+        let by_ffprobe = (
+            fields[0].parse().unwrap(),
+            fields[1].parse().unwrap(),
+            fields[2].parse::<f64>().unwrap().round() as u64,
+        );
+        assert_eq!(
+            by_ffprobe, found,
+            "ffprobe and the mp4 crate disagree on {path:?}"
+        );
+    }
+    found
+}
