@@ -496,3 +496,61 @@ async fn magnific_lists_all_and_720p_tasks_from_the_spec_examples() {
     assert_eq!(err.to_string(), "anyfast does not support listing tasks");
     server.verify().await;
 }
+
+/// Sends headers promising `len` bytes, then `first` bytes, then stalls.
+async fn stalling_server(len: u64, first: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {len}\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&vec![0u8; first]).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    format!("http://{addr}/v.mp4")
+}
+
+#[tokio::test]
+async fn a_stalled_download_hits_the_read_idle_timeout_and_leaves_no_file() {
+    let url = stalling_server(1_000_000, 1000).await;
+    let c = Client::builder(Provider::Anyfast)
+        .api_key(KEY)
+        .read_idle_timeout(Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let task = seedance_mini::Task {
+        id: "t".into(),
+        provider: Provider::Anyfast,
+        status: TaskStatus::Completed,
+        progress: Some(100),
+        video_urls: vec![url],
+        error: None,
+        raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let err = c
+        .download(&task, dir.path().join("v.mp4"))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&err, Error::Transport(e) if e.is_timeout() || e.is_body() || e.is_decode()),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -97,3 +97,16 @@ async fn the_key_is_never_in_debug_errors_or_logs() {
         );
     }
 }
+
+#[test]
+fn from_env_reads_the_providers_variable_and_names_it_when_missing() {
+    // This file's only other test does not read the environment.
+    std::env::remove_var("POWERTOKENS_API_KEY");
+    let err = Client::from_env(Provider::Powertokens).unwrap_err();
+    assert_eq!(err.to_string(), "invalid `POWERTOKENS_API_KEY`: is not set");
+    std::env::set_var("POWERTOKENS_API_KEY", KEY);
+    let client = Client::from_env(Provider::Powertokens).unwrap();
+    assert_eq!(client.provider(), Provider::Powertokens);
+    assert!(!format!("{client:?}").contains(KEY));
+    std::env::remove_var("POWERTOKENS_API_KEY");
+}
