@@ -7,7 +7,7 @@ use http::Method;
 use serde_json::{json, Value};
 
 use super::engine::{json_response, provider_error, Engine, MockRequest};
-use super::state::{unix_now, Outcome, Phase, TaskRecord};
+use super::state::{unix_now, Phase, TaskRecord};
 use super::validate::{check_request, Problem};
 use super::video::{self, VideoSpec};
 use crate::{Provider, Resolution};
@@ -160,7 +160,8 @@ impl Engine {
                     ratio(body["aspect_ratio"].as_str()),
                     body["duration"].as_u64().unwrap_or(5) as u32,
                 );
-                let task = self.record(provider, id, resolution, spec, "generate", body["prompt"].as_str(), body["webhook_url"].as_str(), &base);
+                let mut task = TaskRecord::new(provider, id, &base, resolution, spec, body["prompt"].as_str());
+                task.webhook_url = body["webhook_url"].as_str().map(String::from);
                 (task, json!({ "data": { "generated": [], "task_id": id, "status": "CREATED" } }))
             }),
             Op::AnyfastCreate => self.create(provider, operation, request, |body, id| {
@@ -175,7 +176,8 @@ impl Engine {
                     "generate"
                 };
                 let prompt = body["content"].as_array().into_iter().flatten().find_map(|c| c["text"].as_str());
-                let task = self.record(provider, id, resolution, spec, action, prompt, None, &base);
+                let mut task = TaskRecord::new(provider, id, &base, resolution, spec, prompt);
+                task.action = action;
                 let reply = json!({ "id": id, "task_id": id, "object": "video", "model": "seedance-2.0-mini", "status": "", "progress": 0, "created_at": task.created_unix });
                 (task, reply)
             }),
@@ -184,7 +186,7 @@ impl Engine {
                 let seconds = body["seconds"].as_str().and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).unwrap_or(5);
                 let spec = VideoSpec::for_ratio(resolution.height(), ratio(body["ratio"].as_str()), seconds as u32);
                 let prompt = body["media"].as_array().into_iter().flatten().find_map(|m| m["text"].as_str());
-                let task = self.record(provider, id, resolution, spec, "generate", prompt, None, &base);
+                let task = TaskRecord::new(provider, id, &base, resolution, spec, prompt);
                 let reply = json!({ "id": id, "task_id": id, "object": "video", "model": "dreamina-seedance-2-0-mini-260615", "status": "queued", "progress": 0, "created_at": task.created_unix });
                 (task, reply)
             }),
@@ -263,36 +265,6 @@ impl Engine {
         }
         self.lock_tasks().insert(task, self.config().lifecycle);
         json_response(200, "application/json", &reply)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        provider: Provider,
-        id: &str,
-        resolution: Resolution,
-        video: VideoSpec,
-        action: &'static str,
-        prompt: Option<&str>,
-        webhook_url: Option<&str>,
-        base_url: &str,
-    ) -> TaskRecord {
-        TaskRecord {
-            base_url: base_url.to_string(),
-            provider,
-            id: id.to_string(),
-            resolution,
-            video,
-            action,
-            created: std::time::Instant::now(),
-            created_unix: unix_now(),
-            reads: 0,
-            outcome: Outcome::from_prompt(prompt.unwrap_or_default()),
-            forced: None,
-            completed_at: None,
-            webhook_url: webhook_url.map(String::from),
-            announced: Phase::Created,
-        }
     }
 
     /// A fresh id in the provider's style, from the seeded generator.

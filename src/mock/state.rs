@@ -78,6 +78,34 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 impl TaskRecord {
+    /// A task just created from a request to `base_url`; its outcome follows
+    /// any marker in `prompt`. Anyfast sets `action`, Magnific `webhook_url`.
+    pub fn new(
+        provider: Provider,
+        id: &str,
+        base_url: &str,
+        resolution: Resolution,
+        video: VideoSpec,
+        prompt: Option<&str>,
+    ) -> Self {
+        TaskRecord {
+            base_url: base_url.to_string(),
+            provider,
+            id: id.to_string(),
+            resolution,
+            video,
+            action: "generate",
+            created: Instant::now(),
+            created_unix: unix_now(),
+            reads: 0,
+            outcome: Outcome::from_prompt(prompt.unwrap_or_default()),
+            forced: None,
+            completed_at: None,
+            webhook_url: None,
+            announced: Phase::Created,
+        }
+    }
+
     /// The phase now, by the lifecycle; records when completion is first seen.
     pub fn phase(&mut self, lifecycle: Lifecycle) -> Phase {
         let natural = match lifecycle {
@@ -196,26 +224,19 @@ mod tests {
     use super::*;
 
     fn task(id: &str) -> TaskRecord {
-        TaskRecord {
-            base_url: "http://localhost".into(),
-            provider: Provider::Magnific,
-            id: id.into(),
-            resolution: Resolution::P480,
-            video: VideoSpec {
-                width: 854,
-                height: 480,
-                seconds: 5,
-            },
-            action: "generate",
-            created: Instant::now(),
-            created_unix: unix_now(),
-            reads: 0,
-            outcome: Outcome::Complete,
-            forced: None,
-            completed_at: None,
-            webhook_url: None,
-            announced: Phase::Created,
-        }
+        let video = VideoSpec {
+            width: 854,
+            height: 480,
+            seconds: 5,
+        };
+        TaskRecord::new(
+            Provider::Magnific,
+            id,
+            "http://localhost",
+            Resolution::P480,
+            video,
+            None,
+        )
     }
 
     const POLLS: Lifecycle = Lifecycle::Polls {
