@@ -554,3 +554,60 @@ async fn a_stalled_download_hits_the_read_idle_timeout_and_leaves_no_file() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// Answers any request with `chunks` 1 KiB chunks, one every `every`.
+async fn trickling_server(chunks: usize, every: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {}\r\n\r\n",
+                    chunks * 1024
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                for _ in 0..chunks {
+                    tokio::time::sleep(every).await;
+                    let _ = socket.write_all(&[7u8; 1024]).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A slow but steady download outlasts the per-request timeout: downloads,
+/// Powertokens' `/content` included, have only a read-idle timeout.
+#[tokio::test]
+async fn slow_steady_downloads_are_not_cut_by_the_request_timeout() {
+    let base = trickling_server(10, Duration::from_millis(100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    for provider in [Provider::Powertokens, Provider::Anyfast] {
+        let c = Client::builder(provider)
+            .api_key(KEY)
+            .base_url(&base)
+            .request_timeout(Duration::from_millis(300))
+            .read_idle_timeout(Duration::from_millis(500))
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let task = seedance_mini::Task {
+            id: "t".into(),
+            provider,
+            status: TaskStatus::Completed,
+            progress: Some(100),
+            video_urls: vec![format!("{base}/v.mp4")],
+            error: None,
+            raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
+        };
+        let file = c
+            .download(&task, dir.path().join(format!("{provider}.mp4")))
+            .await
+            .unwrap();
+        assert_eq!(file.bytes, 10 * 1024, "{provider}");
+    }
+}

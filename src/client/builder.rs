@@ -195,6 +195,7 @@ impl ClientBuilder {
             self.provider,
             base_url.trim_end_matches('/'),
             api,
+            download.clone(),
             api_context,
         );
         Ok(Client {

@@ -161,26 +161,34 @@ fn require_absent(provider: Provider, absent: bool, feature: &str) -> Result<(),
 pub(crate) enum Backend {
     Magnific(crate::magnific::Client),
     Anyfast(crate::anyfast::Client),
-    Powertokens(crate::powertokens::Client),
+    /// Two clients over one document: API calls, and `/content`, which streams
+    /// the video and so runs on the download connection settings (a read-idle
+    /// timeout, no total timeout).
+    Powertokens {
+        api: crate::powertokens::Client,
+        content: crate::powertokens::Client,
+    },
 }
 
 impl Backend {
     pub(crate) fn new(
         provider: Provider,
         base_url: &str,
-        http: reqwest::Client,
+        api: reqwest::Client,
+        download: reqwest::Client,
         context: RequestContext,
     ) -> Self {
         match provider {
             Provider::Magnific => Backend::Magnific(crate::magnific::Client::new_with_client(
-                base_url, http, context,
+                base_url, api, context,
             )),
             Provider::Anyfast => Backend::Anyfast(crate::anyfast::Client::new_with_client(
-                base_url, http, context,
+                base_url, api, context,
             )),
-            Provider::Powertokens => Backend::Powertokens(
-                crate::powertokens::Client::new_with_client(base_url, http, context),
-            ),
+            Provider::Powertokens => Backend::Powertokens {
+                api: crate::powertokens::Client::new_with_client(base_url, api, context.clone()),
+                content: crate::powertokens::Client::new_with_client(base_url, download, context),
+            },
         }
     }
 
@@ -188,7 +196,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::create(c, req).await,
             Backend::Anyfast(c) => anyfast::create(c, req).await,
-            Backend::Powertokens(c) => powertokens::create(c, req).await,
+            Backend::Powertokens { api, .. } => powertokens::create(api, req).await,
         }
     }
 
@@ -202,7 +210,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::get(c, id).await,
             Backend::Anyfast(c) => anyfast::get(c, id).await,
-            Backend::Powertokens(c) => powertokens::get(c, id).await,
+            Backend::Powertokens { api, .. } => powertokens::get(api, id).await,
         }
     }
 
@@ -210,7 +218,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::list(c, resolution).await,
             Backend::Anyfast(_) => Err(Error::unsupported(Provider::Anyfast, "listing tasks")),
-            Backend::Powertokens(_) => {
+            Backend::Powertokens { .. } => {
                 Err(Error::unsupported(Provider::Powertokens, "listing tasks"))
             }
         }
@@ -224,7 +232,7 @@ impl Backend {
     ) -> Option<Result<crate::powertokens::ResponseValue<crate::powertokens::ByteStream>, Error>>
     {
         match self {
-            Backend::Powertokens(c) => Some(powertokens::content(c, id).await),
+            Backend::Powertokens { content, .. } => Some(powertokens::content(content, id).await),
             _ => None,
         }
     }
