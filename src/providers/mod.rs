@@ -164,10 +164,14 @@ pub(crate) enum Backend {
     /// Two clients over one document: API calls, and `/content`, which streams
     /// the video and so runs on the download connection settings (a read-idle
     /// timeout, no total timeout).
-    Powertokens {
-        api: crate::powertokens::Client,
-        content: crate::powertokens::Client,
-    },
+    Powertokens(Box<PowertokensClients>),
+}
+
+/// Powertokens' API client and its content (download) client.
+#[derive(Debug, Clone)]
+pub(crate) struct PowertokensClients {
+    api: crate::powertokens::Client,
+    content: crate::powertokens::Client,
 }
 
 impl Backend {
@@ -185,10 +189,10 @@ impl Backend {
             Provider::Anyfast => Backend::Anyfast(crate::anyfast::Client::new_with_client(
                 base_url, api, context,
             )),
-            Provider::Powertokens => Backend::Powertokens {
+            Provider::Powertokens => Backend::Powertokens(Box::new(PowertokensClients {
                 api: crate::powertokens::Client::new_with_client(base_url, api, context.clone()),
                 content: crate::powertokens::Client::new_with_client(base_url, download, context),
-            },
+            })),
         }
     }
 
@@ -196,7 +200,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::create(c, req).await,
             Backend::Anyfast(c) => anyfast::create(c, req).await,
-            Backend::Powertokens { api, .. } => powertokens::create(api, req).await,
+            Backend::Powertokens(c) => powertokens::create(&c.api, req).await,
         }
     }
 
@@ -210,7 +214,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::get(c, id).await,
             Backend::Anyfast(c) => anyfast::get(c, id).await,
-            Backend::Powertokens { api, .. } => powertokens::get(api, id).await,
+            Backend::Powertokens(c) => powertokens::get(&c.api, id).await,
         }
     }
 
@@ -218,7 +222,7 @@ impl Backend {
         match self {
             Backend::Magnific(c) => magnific::list(c, resolution).await,
             Backend::Anyfast(_) => Err(Error::unsupported(Provider::Anyfast, "listing tasks")),
-            Backend::Powertokens { .. } => {
+            Backend::Powertokens(_) => {
                 Err(Error::unsupported(Provider::Powertokens, "listing tasks"))
             }
         }
@@ -232,7 +236,7 @@ impl Backend {
     ) -> Option<Result<crate::powertokens::ResponseValue<crate::powertokens::ByteStream>, Error>>
     {
         match self {
-            Backend::Powertokens { content, .. } => Some(powertokens::content(content, id).await),
+            Backend::Powertokens(c) => Some(powertokens::content(&c.content, id).await),
             _ => None,
         }
     }
