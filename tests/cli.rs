@@ -338,14 +338,21 @@ fn ctrl_c_while_waiting_prints_how_to_resume() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            // Interrupt once it is waiting: after it reports the submitted task.
+            let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+            let mut err = String::new();
+            while !err.contains("submitted task") {
+                if std::io::BufRead::read_line(&mut stderr, &mut err).unwrap() == 0 {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
             Command::new("kill")
                 .args(["-INT", &child.id().to_string()])
                 .status()
                 .unwrap();
             let status = child.wait().unwrap();
-            let mut err = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
             (status.code(), err)
         })
     });

@@ -512,7 +512,7 @@ async fn outcomes_can_be_forced_by_prompt_or_admin_call() {
 #[tokio::test]
 async fn result_urls_expire_with_the_providers_error() {
     let mock = MockServer::builder()
-        .video_ttl(Duration::from_millis(200))
+        .video_ttl(Duration::from_secs(1))
         .start()
         .await
         .unwrap();
@@ -521,7 +521,7 @@ async fn result_urls_expire_with_the_providers_error() {
     let done = c.wait(&task.id, &fast_wait()).await.unwrap();
     let url = done.video_urls[0].clone();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     let expired = reqwest::get(&url).await.unwrap();
     assert_eq!(expired.status(), StatusCode::NOT_FOUND);
     assert_eq!(
@@ -557,7 +557,20 @@ async fn webhooks_are_signed_retried_and_listed() {
         .await
         .unwrap();
     c.wait(&task.id, &fast_wait()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until both deliveries are recorded as delivered (the mock records
+    // an attempt once the receiver has answered it).
+    for _ in 0..200 {
+        let delivered = mock
+            .engine()
+            .deliveries()
+            .iter()
+            .filter(|d| d.delivered)
+            .count();
+        if delivered == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let received = receiver.received_requests().await.unwrap();
     let mut statuses = Vec::new();
