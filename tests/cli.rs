@@ -360,7 +360,7 @@ fn ctrl_c_while_waiting_prints_how_to_resume() {
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("interrupted: task "), "{err}");
     assert!(
-        err.contains("resume with: seedance-mini --provider magnific wait ")
+        err.contains("resume with: seedance-mini --provider magnific --base-url http://127.0.0.1:")
             && err.contains(" -o /tmp/never.mp4"),
         "{err}"
     );
@@ -428,4 +428,59 @@ fn help_text_is_pinned() {
     insta::assert_snapshot!("help", text(&run(&["--help"]).stdout));
     insta::assert_snapshot!("help_generate", text(&run(&["generate", "--help"]).stdout));
     insta::assert_snapshot!("help_mock", text(&run(&["mock", "--help"]).stdout));
+}
+
+#[test]
+fn ctrl_c_during_submit_still_prints_the_paid_task_id() {
+    let (code, err) = std::thread::spawn(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            // Creates answer after 3 s, so the interrupt lands mid-submit.
+            let fault = "create_video_seedance_2_mini_720p:latency=3000"
+                .parse()
+                .unwrap();
+            let mock = MockServer::builder().fault(fault).start().await.unwrap();
+            let url = mock.url().to_string();
+            let mut child = Command::new(BIN)
+                .args([
+                    "--base-url",
+                    &url,
+                    "--api-key",
+                    DEFAULT_API_KEY,
+                    "generate",
+                    "a cat",
+                ])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            let status = tokio::task::spawn_blocking(move || {
+                let status = child.wait().unwrap();
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                (status.code(), err)
+            })
+            .await
+            .unwrap();
+            let created = mock.engine().task_count();
+            (status, created)
+        })
+    })
+    .join()
+    .map(|((code, err), created)| {
+        assert_eq!(created, 1, "the submit completed");
+        (code, err)
+    })
+    .unwrap();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted while submitting"), "{err}");
+    assert!(
+        err.contains("resume with: seedance-mini --provider magnific --base-url http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains(" wait "), "{err}");
 }

@@ -241,7 +241,7 @@ async fn generate(
         resolution: Some(req.effective_resolution().to_string()),
         duration: Some(req.duration.unwrap_or(5)),
     };
-    let task = client.submit(&req).await?;
+    let task = submit_interruptibly(cli, client, &req, args.output.as_deref()).await?;
     if !(args.wait || args.output.is_some()) {
         out.task(&task, &asked, None);
         return Ok(0);
@@ -279,18 +279,56 @@ async fn wait_interruptibly(
         result = client.wait(id, &options) => result,
         _ = tokio::signal::ctrl_c() => {
             bar.finish_and_clear();
-            let save = output.map(|p| format!(" -o {}", p.display())).unwrap_or_default();
-            eprintln!("interrupted: task {id} is still running at {}.", client.provider());
-            if cli.mock {
-                eprintln!("(it lived in the embedded mock, which stops now)");
-            } else {
-                eprintln!("resume with: seedance-mini --provider {} wait {id}{save}", client.provider());
-            }
-            std::process::exit(130);
+            interrupted(cli, client, id, output)
         }
     };
     bar.finish_and_clear();
     result
+}
+
+/// Says which task is still running and how to pick it up again; exits 130.
+fn interrupted(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> ! {
+    eprintln!(
+        "interrupted: task {id} is still running at {}.",
+        client.provider()
+    );
+    if cli.mock {
+        eprintln!("(it lived in the embedded mock, which stops now)");
+    } else {
+        let base = cli
+            .base_url
+            .as_deref()
+            .map(|u| format!(" --base-url {u}"))
+            .unwrap_or_default();
+        let save = output
+            .map(|p| format!(" -o {}", p.display()))
+            .unwrap_or_default();
+        eprintln!(
+            "resume with: seedance-mini --provider {}{base} wait {id}{save}",
+            client.provider()
+        );
+    }
+    std::process::exit(130);
+}
+
+/// Submits; a Ctrl-C during the call still waits for its answer (bounded by
+/// the request timeout), so the id of a task that may be paid for is printed.
+async fn submit_interruptibly(
+    cli: &Cli,
+    client: &Client,
+    req: &VideoRequest,
+    output: Option<&Path>,
+) -> Result<Task, Error> {
+    let submit = client.submit(req);
+    tokio::pin!(submit);
+    tokio::select! {
+        result = &mut submit => result,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted while submitting: waiting for the provider's answer so the task id is not lost");
+            let task = submit.await?;
+            interrupted(cli, client, &task.id, output)
+        }
+    }
 }
 
 async fn finish(
