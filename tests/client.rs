@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
 use seedance_mini::fixtures::{Example, EXAMPLES};
 use seedance_mini::{Client, Error, Provider, Resolution, RetryPolicy, TaskStatus, VideoRequest};
 use wiremock::matchers::{method, path};
@@ -528,15 +530,7 @@ async fn a_stalled_download_hits_the_read_idle_timeout_and_leaves_no_file() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let task = seedance_mini::Task {
-        id: "t".into(),
-        provider: Provider::Anyfast,
-        status: TaskStatus::Completed,
-        progress: Some(100),
-        video_urls: vec![url],
-        error: None,
-        raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
-    };
+    let task = common::completed_task(Provider::Anyfast, url);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let err = c
@@ -595,15 +589,7 @@ async fn slow_steady_downloads_are_not_cut_by_the_request_timeout() {
             .retry(RetryPolicy::none())
             .build()
             .unwrap();
-        let task = seedance_mini::Task {
-            id: "t".into(),
-            provider,
-            status: TaskStatus::Completed,
-            progress: Some(100),
-            video_urls: vec![format!("{base}/v.mp4")],
-            error: None,
-            raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
-        };
+        let task = common::completed_task(provider, format!("{base}/v.mp4"));
         let file = c
             .download(&task, dir.path().join(format!("{provider}.mp4")))
             .await

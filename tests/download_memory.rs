@@ -4,8 +4,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use seedance_mini::{Client, Error, Provider, RawTask, RetryPolicy, Task, TaskStatus};
+use seedance_mini::{Client, Error, Provider, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -56,18 +58,6 @@ async fn serve_zeros(promised: u64, sent: u64) -> String {
     format!("http://{addr}/video.mp4")
 }
 
-fn finished(url: String) -> Task {
-    Task {
-        id: "t".into(),
-        provider: Provider::Anyfast,
-        status: TaskStatus::Completed,
-        progress: Some(100),
-        video_urls: vec![url],
-        error: None,
-        raw: RawTask::Json(serde_json::Value::Null),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_stream_in_flat_memory_and_never_leave_partial_files() {
     let client = Client::builder(Provider::Anyfast)
@@ -82,7 +72,10 @@ async fn downloads_stream_in_flat_memory_and_never_leave_partial_files() {
     let target = dir.path().join("big.mp4");
     let baseline = CURRENT.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
-    let got = client.download(&finished(url), &target).await.unwrap();
+    let got = client
+        .download(&common::completed_task(Provider::Anyfast, url), &target)
+        .await
+        .unwrap();
     let peak_growth = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
     assert_eq!(got.bytes, SIZE);
     assert_eq!(std::fs::metadata(&target).unwrap().len(), SIZE);
@@ -98,7 +91,10 @@ async fn downloads_stream_in_flat_memory_and_never_leave_partial_files() {
 
     let url = serve_zeros(10 * 1024 * 1024, 1024 * 1024).await;
     let cut = dir.path().join("cut.mp4");
-    let err = client.download(&finished(url), &cut).await.unwrap_err();
+    let err = client
+        .download(&common::completed_task(Provider::Anyfast, url), &cut)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Transport(_) | Error::Io(_)), "{err:?}");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -1,4 +1,5 @@
-//! Helpers shared by test files.
+//! Helpers shared by test files (each file uses some of them).
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
@@ -40,4 +41,17 @@ pub fn probe_mp4(path: &Path) -> (u32, u32, u64) {
         );
     }
     found
+}
+
+/// A completed task of `provider` whose video is at `url`, as a download needs it.
+pub fn completed_task(provider: seedance_mini::Provider, url: String) -> seedance_mini::Task {
+    seedance_mini::Task {
+        id: "t".into(),
+        provider,
+        status: seedance_mini::TaskStatus::Completed,
+        progress: Some(100),
+        video_urls: vec![url],
+        error: None,
+        raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
+    }
 }
