@@ -318,56 +318,6 @@ fn outcomes_have_their_exit_codes_and_json_parses() {
 }
 
 #[test]
-fn ctrl_c_while_waiting_prints_how_to_resume() {
-    let mock = std::thread::spawn(|| {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let mock = MockServer::start().await.unwrap();
-            let url = mock.url().to_string();
-            let mut child = Command::new(BIN)
-                .args([
-                    "--base-url",
-                    &url,
-                    "--api-key",
-                    DEFAULT_API_KEY,
-                    "generate",
-                    "a cat [mock:stuck]",
-                    "-o",
-                    "/tmp/never.mp4",
-                ])
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            // Interrupt once it is waiting: after it reports the submitted task.
-            let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-            let mut err = String::new();
-            while !err.contains("submitted task") {
-                if std::io::BufRead::read_line(&mut stderr, &mut err).unwrap() == 0 {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
-            let status = child.wait().unwrap();
-            std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
-            (status.code(), err)
-        })
-    });
-    let (code, err) = mock.join().unwrap();
-    assert_eq!(code, Some(130), "{err}");
-    assert!(err.contains("interrupted: task "), "{err}");
-    assert!(
-        err.contains("resume with: seedance-mini --provider magnific --base-url http://127.0.0.1:")
-            && err.contains(" -o /tmp/never.mp4"),
-        "{err}"
-    );
-    assert!(!Path::new("/tmp/never.mp4").exists());
-}
-
-#[test]
 fn webhook_verify_checks_a_saved_delivery() {
     // The vector of tests/webhook.rs, computed with Python's hmac.
     let dir = tempfile::tempdir().unwrap();
@@ -430,52 +380,78 @@ fn help_text_is_pinned() {
     insta::assert_snapshot!("help_mock", text(&run(&["mock", "--help"]).stdout));
 }
 
-#[test]
-fn ctrl_c_during_submit_still_prints_the_paid_task_id() {
-    let (code, err) = std::thread::spawn(|| {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            // Creates answer after 3 s, so the interrupt lands mid-submit.
-            let fault = "create_video_seedance_2_mini_720p:latency=3000"
-                .parse()
-                .unwrap();
-            let mock = MockServer::builder().fault(fault).start().await.unwrap();
-            let url = mock.url().to_string();
-            let mut child = Command::new(BIN)
-                .args([
-                    "--base-url",
-                    &url,
-                    "--api-key",
-                    DEFAULT_API_KEY,
-                    "generate",
-                    "a cat",
-                ])
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(1000)).await;
-            Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
-            let status = tokio::task::spawn_blocking(move || {
-                let status = child.wait().unwrap();
-                let mut err = String::new();
-                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-                (status.code(), err)
-            })
-            .await
+/// Runs the CLI against the mock at `url`, sends it SIGINT once stderr shows
+/// `ready` (if given) and `delay` has passed, and returns its exit code and stderr.
+async fn interrupted(
+    url: &str,
+    args: &[&str],
+    ready: Option<&'static str>,
+    delay: Duration,
+) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args(["--base-url", url, "--api-key", DEFAULT_API_KEY])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut err = String::new();
+        if let Some(line) = ready {
+            while !err.contains(line)
+                && std::io::BufRead::read_line(&mut stderr, &mut err).unwrap() > 0
+            {}
+        }
+        std::thread::sleep(delay);
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
             .unwrap();
-            let created = mock.engine().task_count();
-            (status, created)
-        })
+        let status = child.wait().unwrap();
+        std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+        (status.code(), err)
     })
-    .join()
-    .map(|((code, err), created)| {
-        assert_eq!(created, 1, "the submit completed");
-        (code, err)
-    })
-    .unwrap();
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_waiting_prints_how_to_resume() {
+    let mock = MockServer::start().await.unwrap();
+    let args = ["generate", "a cat [mock:stuck]", "-o", "/tmp/never.mp4"];
+    // Interrupt once it is waiting: after it reports the submitted task.
+    let (code, err) = interrupted(
+        mock.url(),
+        &args,
+        Some("submitted task"),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted: task "), "{err}");
+    assert!(
+        err.contains("resume with: seedance-mini --provider magnific --base-url http://127.0.0.1:")
+            && err.contains(" -o /tmp/never.mp4"),
+        "{err}"
+    );
+    assert!(!Path::new("/tmp/never.mp4").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_submit_still_prints_the_paid_task_id() {
+    // Creates answer after 3 s, so the interrupt at 1 s lands mid-submit.
+    let fault = "create_video_seedance_2_mini_720p:latency=3000"
+        .parse()
+        .unwrap();
+    let mock = MockServer::builder().fault(fault).start().await.unwrap();
+    let (code, err) = interrupted(
+        mock.url(),
+        &["generate", "a cat"],
+        None,
+        Duration::from_millis(1000),
+    )
+    .await;
+    assert_eq!(mock.engine().task_count(), 1, "the submit completed");
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("interrupted while submitting"), "{err}");
     assert!(

@@ -68,17 +68,6 @@ pub struct BatchItem {
     pub result: Result<Generated, Error>,
 }
 
-impl Provider {
-    /// The environment variable [`Client::from_env`] reads the key from.
-    pub fn key_env_var(self) -> &'static str {
-        match self {
-            Provider::Magnific => "MAGNIFIC_API_KEY",
-            Provider::Anyfast => "ANYFAST_API_KEY",
-            Provider::Powertokens => "POWERTOKENS_API_KEY",
-        }
-    }
-}
-
 impl Client {
     /// A Magnific client with default settings.
     pub fn magnific(key: impl Into<ApiKey>) -> Result<Self, Error> {

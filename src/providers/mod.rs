@@ -66,6 +66,15 @@ impl Provider {
         Ok((name, value))
     }
 
+    /// The environment variable [`Client::from_env`] reads the key from.
+    pub fn key_env_var(self) -> &'static str {
+        match self {
+            Provider::Magnific => "MAGNIFIC_API_KEY",
+            Provider::Anyfast => "ANYFAST_API_KEY",
+            Provider::Powertokens => "POWERTOKENS_API_KEY",
+        }
+    }
+
     /// The production base URL from the provider's document.
     pub fn default_base_url(self) -> &'static str {
         match self {
