@@ -66,7 +66,7 @@ impl Provider {
         Ok((name, value))
     }
 
-    /// The environment variable [`Client::from_env`] reads the key from.
+    /// The environment variable [`Client::from_env`](crate::Client::from_env) reads the key from.
     pub fn key_env_var(self) -> &'static str {
         match self {
             Provider::Magnific => "MAGNIFIC_API_KEY",
