@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::Error;
@@ -21,6 +22,8 @@ pub struct Downloaded {
     pub path: PathBuf,
     /// Its size.
     pub bytes: u64,
+    /// Its SHA-256, as lower-case hex.
+    pub sha256: String,
 }
 
 /// A temporary file that deletes itself unless kept.
@@ -49,6 +52,14 @@ fn part_path(target: &Path) -> Result<PathBuf, Error> {
     Ok(target.with_file_name(part))
 }
 
+/// An I/O error that names the file it happened on.
+pub(crate) fn io_at(path: &Path, e: std::io::Error) -> Error {
+    Error::Io(std::io::Error::new(
+        e.kind(),
+        format!("{}: {e}", path.display()),
+    ))
+}
+
 /// Writes `body` to `target` through a temporary file; checks the length
 /// against `expected` (the response's `Content-Length`) before renaming.
 pub(crate) async fn to_file<S, E>(
@@ -65,37 +76,46 @@ where
         path: part_path(target)?,
         kept: false,
     };
-    let file = tokio::fs::File::create(&part.path).await?;
+    let file = tokio::fs::File::create(&part.path)
+        .await
+        .map_err(|e| io_at(&part.path, e))?;
     let mut out = tokio::io::BufWriter::with_capacity(1 << 16, file);
     let mut received = 0u64;
+    let mut hash = Sha256::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
         received += chunk.len() as u64;
         if expected.is_some_and(|n| received > n) {
             break;
         }
-        out.write_all(&chunk).await?;
+        hash.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| io_at(&part.path, e))?;
         if let Some(report) = progress {
             report(received, expected);
         }
     }
     if let Some(n) = expected.filter(|n| *n != received) {
-        return Err(Error::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            format!(
-                "expected {n} bytes (Content-Length) but received {received}; {} left untouched",
-                target.display()
-            ),
-        )));
+        return Err(Error::TruncatedDownload {
+            expected: n,
+            received,
+        });
     }
-    out.flush().await?;
-    out.get_mut().sync_all().await?;
+    out.flush().await.map_err(|e| io_at(&part.path, e))?;
+    out.get_mut()
+        .sync_all()
+        .await
+        .map_err(|e| io_at(&part.path, e))?;
     drop(out);
-    tokio::fs::rename(&part.path, target).await?;
+    tokio::fs::rename(&part.path, target)
+        .await
+        .map_err(|e| io_at(target, e))?;
     part.kept = true;
     Ok(Downloaded {
         path: target.to_path_buf(),
         bytes: received,
+        sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
     })
 }
 

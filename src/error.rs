@@ -4,7 +4,29 @@
 
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
+
 use crate::{Provider, Task};
+
+/// The most of an error response's body that is kept (in [`Error::Api`],
+/// [`Error::Unauthorized`] and [`Error::Decode`]); the rest is not read.
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The most of a successful JSON response's body that is read; a larger one
+/// is refused as [`Error::Decode`] (no answer of these APIs comes near it).
+pub const MAX_JSON_BODY: usize = 8 * 1024 * 1024;
+
+/// How much of a body or message `Display` shows.
+const EXCERPT: usize = 300;
+
+/// `text` cut to at most [`EXCERPT`] characters, on a character boundary,
+/// with the number of bytes left out.
+pub(crate) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+    }
+}
 
 /// A field the server rejected, from Magnific's problem+json `invalid_params`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,8 +59,8 @@ pub enum Error {
         feature: String,
     },
 
-    /// The server answered with an error status.
-    #[error("{provider} answered {status}: {message}{}", fmt_params(.invalid_params))]
+    /// The server answered with an error status (whatever its body was).
+    #[error("{provider} answered {status}: {}{}", excerpt(.message), fmt_params(.invalid_params))]
     Api {
         /// Who answered.
         provider: Provider,
@@ -48,17 +70,23 @@ pub enum Error {
         message: String,
         /// Fields the server named as invalid (Magnific's problem+json).
         invalid_params: Vec<InvalidParam>,
-        /// The raw response body, as received.
+        /// The raw response body, as received, up to [`MAX_ERROR_BODY`] bytes.
         body: String,
+        /// The response's headers (boxed, to keep `Error` small).
+        headers: Box<HeaderMap>,
     },
 
-    /// The key is missing or wrong (HTTP 401 or 403).
-    #[error("{provider} refused the API key: {message}")]
+    /// The key is missing or wrong (HTTP 401), or not allowed this (HTTP 403).
+    #[error("{provider} {} ({status}): {}", if *.status == 403 { "refused access" } else { "refused the API key" }, excerpt(.message))]
     Unauthorized {
         /// Who answered.
         provider: Provider,
+        /// 401 or 403, as sent.
+        status: u16,
         /// The server's message.
         message: String,
+        /// The raw response body, up to [`MAX_ERROR_BODY`] bytes.
+        body: String,
     },
 
     /// Too many requests (HTTP 429), after the retries the policy allows.
@@ -89,18 +117,52 @@ pub enum Error {
     #[error("transport error: {0}")]
     Transport(#[from] reqwest::Error),
 
-    /// The server's body did not decode as the document says it should.
-    #[error("could not decode the response ({reason}); body: {body}")]
+    /// A successful answer whose body did not decode as the document says
+    /// it should, or that lacks what the call needs (a create's task id).
+    #[error("could not decode the response{} ({reason}); body: {}", .status.map(|s| format!(" ({s})")).unwrap_or_default(), excerpt(.body))]
     Decode {
+        /// The response's status, when a server answered.
+        status: Option<u16>,
         /// The decoder's complaint.
         reason: String,
-        /// The raw body, as received.
+        /// The raw body, as received (bounded by [`MAX_JSON_BODY`]).
         body: String,
+    },
+
+    /// A download ended before every byte its `Content-Length` promised
+    /// arrived; nothing was written at the target. Reads retry it.
+    #[error(
+        "download truncated: expected {expected} bytes (Content-Length) but received {received}"
+    )]
+    TruncatedDownload {
+        /// What the server promised.
+        expected: u64,
+        /// What arrived.
+        received: u64,
+    },
+
+    /// A step after the create failed; the task exists (and may be paid for).
+    /// Resume it by id rather than submitting again.
+    #[error("task {task_id}: {source}")]
+    AfterSubmit {
+        /// The created task's id.
+        task_id: String,
+        /// What failed.
+        source: Box<Error>,
     },
 
     /// A local file could not be read or written.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// The journal could not be opened, read or written.
+    #[error("journal {}: {message}", .path.display())]
+    Journal {
+        /// The journal's file.
+        path: std::path::PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
 
     /// A webhook delivery did not verify.
     #[error(transparent)]
@@ -133,27 +195,63 @@ impl Error {
         }
     }
 
-    /// The HTTP status behind this error, if a server answered.
+    /// The HTTP status behind this error, if a server answered: kept
+    /// whatever the body was (JSON, HTML, plain text or nothing).
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } => Some(*status),
-            Error::Unauthorized { .. } => Some(401),
+            Error::Api { status, .. } | Error::Unauthorized { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
+            Error::Decode { status, .. } => *status,
             Error::Transport(e) => e.status().map(|s| s.as_u16()),
+            Error::AfterSubmit { source, .. } => source.status(),
             _ => None,
         }
     }
 
-    /// Whether the request can be repeated safely and may succeed: a
-    /// connection or timeout failure, a 429, or a 500/502/503/504.
+    /// Whether a later attempt of a *read* (get, list, download) may succeed:
+    /// a connection or timeout failure, a truncated download, a 429, or a
+    /// 500/502/503/504, judged by the status alone, whatever the body.
+    ///
+    /// This says nothing of whether repeating a *create* is safe: a create
+    /// that got any answer may have made a paid task, so this library never
+    /// repeats one (see [`Error::is_safe_to_resubmit`]).
     pub fn is_transient(&self) -> bool {
         match self {
+            // A body cut short surfaces as a body or decode error.
             Error::Transport(e) => {
-                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+                e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode()
             }
-            Error::RateLimited { .. } => true,
+            Error::RateLimited { .. } | Error::TruncatedDownload { .. } => true,
             Error::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            Error::AfterSubmit { source, .. } => source.is_transient(),
             _ => false,
+        }
+    }
+
+    /// Whether a failed create certainly never reached the server (the
+    /// connection was refused), so sending it again cannot pay twice.
+    pub fn is_safe_to_resubmit(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_connect())
+    }
+
+    /// The id of the task this error is about, when one exists: a failed or
+    /// timed-out task, or any failure after the create.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            Error::TaskFailed(task) => Some(&task.id),
+            Error::ExceededMaxWait {
+                last: Some(task), ..
+            } => Some(&task.id),
+            Error::AfterSubmit { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    /// The error behind an [`Error::AfterSubmit`], or this one.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::AfterSubmit { source, .. } => source.root(),
+            other => other,
         }
     }
 }

@@ -126,6 +126,7 @@ mod tests {
             message: String::new(),
             invalid_params: vec![],
             body: String::new(),
+            headers: Default::default(),
         }
     }
 

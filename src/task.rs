@@ -61,6 +61,19 @@ impl TaskStatus {
     }
 }
 
+impl TaskStatus {
+    /// The status as a machine word: `created`, `queued`, `in_progress`,
+    /// `completed`, `failed`, `cancelled`, `expired`, or the provider's own
+    /// word for an unknown one.
+    pub fn as_word(&self) -> String {
+        match self {
+            TaskStatus::InProgress => "in_progress".into(),
+            TaskStatus::Unknown(word) => word.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for TaskStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = match self {

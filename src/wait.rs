@@ -124,6 +124,18 @@ impl WaitOptions {
         self
     }
 
+    /// Calls `hook` with every polled task, after any hook already set.
+    pub fn also_on_progress(mut self, hook: impl Fn(&Task) + Send + Sync + 'static) -> Self {
+        let before = self.progress.take();
+        self.progress = Some(Arc::new(move |t: &Task| {
+            if let Some(first) = &before {
+                first(t);
+            }
+            hook(t);
+        }));
+        self
+    }
+
     /// Uses another clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -144,6 +156,8 @@ impl WaitOptions {
 
 /// Polls until the acceptor says success or failure, or `max_wait` runs out.
 /// A transient poll failure (connection, 429, 5xx) is logged and waited out.
+/// The delay before each poll is cut to the time left, and the last poll is
+/// made at the deadline, so the wait lasts `max_wait` however small it is.
 pub async fn wait_for<F, Fut>(options: &WaitOptions, mut poll: F) -> Result<Task, Error>
 where
     F: FnMut() -> Fut,
@@ -174,15 +188,17 @@ where
             }
             Err(err) => return Err(err),
         }
-        let elapsed = clock.elapsed() - start;
-        let remaining = options.max_wait.saturating_sub(elapsed);
-        if remaining < options.min_delay.max(Duration::from_millis(1)) {
+        // Poll until the deadline, then once at it: the last delay is cut to
+        // the time left, so a wait shorter than `min_delay` still polls again.
+        let elapsed = clock.elapsed().saturating_sub(start);
+        if elapsed >= options.max_wait {
             return Err(Error::ExceededMaxWait {
                 elapsed,
                 polls,
                 last: last.map(Box::new),
             });
         }
+        let remaining = options.max_wait - elapsed;
         clock.sleep(options.delay(polls).min(remaining)).await;
     }
 }

@@ -5,6 +5,12 @@
 //! entries, any of which may match. The key is the secret's UTF-8 bytes, or,
 //! for a `whsec_` secret, its base64-decoded tail (both are tried, since the
 //! provider's samples differ). Comparison is constant-time.
+//!
+//! Verification costs at most one HMAC of the body per key, however many
+//! entries the header holds: empty entries are skipped and at most
+//! [`MAX_SIGNATURES`] are read. A secret that gives an empty key (`""`,
+//! `whsec_`), or a `whsec_` tail that is not base64, is refused, since an
+//! empty key would let anyone sign.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +24,9 @@ use crate::TaskStatus;
 
 /// How far a delivery's timestamp may be from now.
 pub const TOLERANCE: Duration = Duration::from_secs(300);
+
+/// The most `v1,` entries of a `webhook-signature` header that are read.
+pub const MAX_SIGNATURES: usize = 16;
 
 /// Why a delivery did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +47,10 @@ pub enum WebhookError {
     /// No `v1` signature matched the body under the secret.
     #[error("no webhook signature matches the body (wrong secret, or the body was changed)")]
     NoMatchingSignature,
+    /// The secret cannot sign: empty, `whsec_` alone, or a `whsec_` tail
+    /// that is not base64.
+    #[error("webhook secret is unusable: {0}")]
+    InvalidSecret(&'static str),
     /// The body verified but is not a task event.
     #[error("webhook body is not a task event: {0}")]
     InvalidPayload(String),
@@ -60,16 +73,24 @@ pub struct WebhookEvent {
     pub raw: Value,
 }
 
-/// The HMAC keys a secret may stand for.
-fn keys(secret: &str) -> Vec<Vec<u8>> {
+/// The HMAC keys a secret may stand for: a `whsec_` secret's decoded tail
+/// first, then the secret's own bytes.
+fn keys(secret: &str) -> Result<Vec<Vec<u8>>, WebhookError> {
+    if secret.is_empty() {
+        return Err(WebhookError::InvalidSecret("it is empty"));
+    }
     let mut keys = Vec::with_capacity(2);
     if let Some(tail) = secret.strip_prefix("whsec_") {
-        if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(tail) {
-            keys.push(decoded);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(tail)
+            .map_err(|_| WebhookError::InvalidSecret("the part after `whsec_` is not base64"))?;
+        if decoded.is_empty() {
+            return Err(WebhookError::InvalidSecret("nothing follows `whsec_`"));
         }
+        keys.push(decoded);
     }
     keys.push(secret.as_bytes().to_vec());
-    keys
+    Ok(keys)
 }
 
 fn mac(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> Hmac<Sha256> {
@@ -84,13 +105,13 @@ fn mac(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> Hmac<Sha256> {
 
 /// The `webhook-signature` value for a delivery: `v1,<base64>`, keyed as
 /// [`verify`] tries first (a `whsec_` secret's decoded tail, else its bytes).
-pub fn sign(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> String {
-    let key = keys(secret).remove(0);
+pub fn sign(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> Result<String, WebhookError> {
+    let key = keys(secret)?.remove(0);
     let tag = mac(&key, id, timestamp, body).finalize().into_bytes();
-    format!(
+    Ok(format!(
         "v1,{}",
         base64::engine::general_purpose::STANDARD.encode(tag)
-    )
+    ))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, WebhookError> {
@@ -120,15 +141,25 @@ pub fn verify(
     if skew_secs > TOLERANCE.as_secs() {
         return Err(WebhookError::StaleTimestamp { skew_secs });
     }
+    let keys = keys(secret)?;
     let candidates: Vec<Vec<u8>> = signatures
         .split_whitespace()
+        .take(MAX_SIGNATURES)
         .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter(|b64| !b64.is_empty())
         .filter_map(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .filter(|sig| sig.len() == 32)
         .collect();
-    let matched = keys(secret).iter().any(|key| {
+    if candidates.is_empty() {
+        return Err(WebhookError::NoMatchingSignature);
+    }
+    // One HMAC of the body per key; each candidate is compared with a clone
+    // of the finished state (constant-time).
+    let matched = keys.iter().any(|key| {
+        let tag = mac(key, id, timestamp, body);
         candidates
             .iter()
-            .any(|sig| mac(key, id, timestamp, body).verify_slice(sig).is_ok())
+            .any(|sig| tag.clone().verify_slice(sig).is_ok())
     });
     if !matched {
         return Err(WebhookError::NoMatchingSignature);

@@ -186,7 +186,7 @@ fn the_mock_subcommand_serves_with_several_keys() {
         "list",
     ]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("magnific refused the API key: Invalid API key"));
+    assert!(text(&out.stderr).contains("magnific refused the API key (401): Invalid API key"));
     child.kill().unwrap();
     child.wait().unwrap();
 }

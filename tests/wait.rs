@@ -115,6 +115,7 @@ async fn a_transient_poll_failure_does_not_fail_the_job() {
                 message: "down".into(),
                 invalid_params: vec![],
                 body: String::new(),
+                headers: Default::default(),
             }),
             1 => Err(Error::RateLimited {
                 provider: Provider::Magnific,
@@ -138,7 +139,9 @@ async fn a_permanent_poll_failure_ends_the_wait() {
     let poll = || {
         std::future::ready(Err(Error::Unauthorized {
             provider: Provider::Anyfast,
+            status: 401,
             message: "no".into(),
+            body: String::new(),
         }))
     };
     assert!(matches!(
@@ -213,4 +216,28 @@ async fn an_injected_clock_and_a_custom_acceptor_are_used() {
         clock.elapsed() > Duration::from_secs(3598) && clock.elapsed() <= Duration::from_secs(3600)
     );
     assert!(real.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_shorter_than_the_poll_delay_still_polls_until_its_deadline() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let poll = move || {
+        c.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(task(TaskStatus::InProgress)))
+    };
+    let started = tokio::time::Instant::now();
+    // min_delay is 2 s by default: more than the whole wait.
+    let err = wait_for(&WaitOptions::new(Duration::from_millis(800)), poll)
+        .await
+        .unwrap_err();
+    match err {
+        Error::ExceededMaxWait { elapsed, polls, .. } => {
+            assert_eq!(polls, 2, "once at the start, once at the deadline");
+            assert_eq!(elapsed, Duration::from_millis(800));
+            assert_eq!(started.elapsed(), Duration::from_millis(800));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

@@ -103,6 +103,43 @@ fn missing_headers_are_named() {
 
 #[test]
 fn sign_produces_what_python_computed() {
-    assert_eq!(sign(RAW_SECRET, ID, TS, BODY), RAW_SIG);
-    assert_eq!(sign(WHSEC_SECRET, ID, TS, BODY), WHSEC_SIG);
+    assert_eq!(sign(RAW_SECRET, ID, TS, BODY).unwrap(), RAW_SIG);
+    assert_eq!(sign(WHSEC_SECRET, ID, TS, BODY).unwrap(), WHSEC_SIG);
+}
+
+#[test]
+fn thousands_of_empty_entries_cost_nothing_and_hide_no_signature() {
+    // Empty `v1,` entries are skipped and only the first entries are read:
+    // a valid signature placed after 2,000 empty ones is not looked at.
+    let padded = format!("{} {RAW_SIG}", "v1, ".repeat(2000));
+    let err = verify(RAW_SECRET, &headers(&padded, TS), BODY, at(TS)).unwrap_err();
+    assert_eq!(err, WebhookError::NoMatchingSignature);
+    // Within the cap, a valid one still matches beside empty and bad ones.
+    let few = format!("v1, v1,AAAA {RAW_SIG}");
+    assert!(verify(RAW_SECRET, &headers(&few, TS), BODY, at(TS)).is_ok());
+}
+
+#[test]
+fn secrets_that_give_an_empty_or_garbled_key_are_refused() {
+    for secret in ["", "whsec_", "whsec_!!!not base64!!!"] {
+        let err = verify(secret, &headers(RAW_SIG, TS), BODY, at(TS)).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::InvalidSecret(_)),
+            "{secret:?}: {err:?}"
+        );
+        assert!(sign(secret, ID, TS, BODY).is_err(), "{secret:?}");
+    }
+    // An empty key's signature, which anyone can compute, never verifies.
+    let forged = {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
+        mac.update(format!("{ID}.{TS}.").as_bytes());
+        mac.update(BODY);
+        use base64::Engine as _;
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        )
+    };
+    assert!(verify("whsec_", &headers(&forged, TS), BODY, at(TS)).is_err());
 }

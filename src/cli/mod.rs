@@ -371,11 +371,9 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
         builder = builder.api_key(key);
     }
     for fault in &args.fault {
-        builder = builder.fault(
-            fault
-                .parse()
-                .map_err(|e: String| Error::validation("--fault", e))?,
-        );
+        builder = builder.fault(fault.parse().map_err(|e: crate::mock::FaultParseError| {
+            Error::validation("--fault", e.to_string())
+        })?);
     }
     if let Some(secret) = &args.webhook_secret {
         builder = builder.webhook_secret(secret);
@@ -501,6 +499,7 @@ mod tests {
             message: String::new(),
             invalid_params: vec![],
             body: String::new(),
+            headers: Default::default(),
         };
         assert_eq!(exit_code(&e), 3);
     }

@@ -106,9 +106,9 @@ impl Output {
                 Error::ExceededMaxWait {
                     last: Some(task), ..
                 } => doc["task"] = task_json(task),
-                Error::Api { status, body, .. } => {
+                Error::Api { status, body, .. } | Error::Unauthorized { status, body, .. } => {
                     doc["status"] = json!(status);
-                    doc["body"] = json!(body);
+                    doc["body"] = json!(crate::error::excerpt(body));
                 }
                 _ => {}
             }

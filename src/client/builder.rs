@@ -10,7 +10,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use super::{Client, Inner};
 use crate::providers::Backend;
 use crate::ratelimit::Limiter;
-use crate::{Error, Provider, RateLimit, RequestContext, RetryPolicy};
+use crate::{Error, Journal, Provider, RateLimit, RequestContext, RetryPolicy};
 
 /// An API key. It is sent only in its provider's auth header, and never
 /// appears in `Debug` output, logs or error messages.
@@ -64,6 +64,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     headers: Vec<(HeaderName, HeaderValue)>,
     query: Vec<(String, String)>,
+    journal: Option<Journal>,
 }
 
 impl ClientBuilder {
@@ -82,6 +83,7 @@ impl ClientBuilder {
             http: None,
             headers: Vec::new(),
             query: Vec::new(),
+            journal: None,
         }
     }
 
@@ -134,7 +136,10 @@ impl ClientBuilder {
     }
 
     /// Your own `reqwest::Client`, used for every call and download; its
-    /// timeouts and user agent then apply instead of the builder's.
+    /// timeouts and user agent then apply instead of the builder's. Build it
+    /// with `redirect(reqwest::redirect::Policy::none())`, as this crate's
+    /// own are: reqwest's default policy re-sends a create on 307/308 and
+    /// passes custom auth headers (Magnific's) to other origins.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -150,6 +155,13 @@ impl ClientBuilder {
     /// A query pair added to every API request.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Records every submit in `journal` before it is sent, and every later
+    /// step (see [`Journal`]). `submit`, `generate` and `generate_many` use it.
+    pub fn journal(mut self, journal: Journal) -> Self {
+        self.journal = Some(journal);
         self
     }
 
@@ -175,10 +187,15 @@ impl ClientBuilder {
         let (api, download) = match self.http {
             Some(http) => (http.clone(), http),
             None => {
+                // Redirects are never followed by reqwest: it would re-send a
+                // paid create (307/308) and carry `x-magnific-api-key` to
+                // another origin. API calls report a redirect as an error;
+                // downloads follow them by hand, keeping the key at home.
                 let common = || {
                     reqwest::Client::builder()
                         .connect_timeout(self.connect_timeout)
                         .user_agent(self.user_agent.clone())
+                        .redirect(reqwest::redirect::Policy::none())
                 };
                 let build = |b: reqwest::ClientBuilder| {
                     b.build().map_err(|e| {
@@ -191,14 +208,10 @@ impl ClientBuilder {
                 )
             }
         };
-        let backend = Backend::new(
-            self.provider,
-            base_url.trim_end_matches('/'),
-            api,
-            download.clone(),
-            api_context,
-        );
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let backend = Backend::new(self.provider, &base_url, api, download.clone(), api_context);
         Ok(Client {
+            overrides: None,
             inner: Arc::new(Inner {
                 provider: self.provider,
                 origin: base,
@@ -207,6 +220,8 @@ impl ClientBuilder {
                 context,
                 retry: self.retry,
                 limiter: self.rate_limit.map(Limiter::new),
+                journal: self.journal,
+                base_url,
             }),
         })
     }

@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
+use reqwest::header::LOCATION;
+use tracing::Instrument;
 
 pub use builder::{ApiKey, ClientBuilder};
 
+use crate::api::hooks::{apply_overrides, read_capped, with_overrides, RequestOptions};
 use crate::download::{self, DownloadProgress, Downloaded};
+use crate::error::MAX_ERROR_BODY;
+use crate::journal::{Journal, NewJob};
 use crate::providers::{from_status, Backend};
 use crate::ratelimit::Limiter;
 use crate::retry::{self, Safety};
@@ -25,7 +30,11 @@ use crate::{
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    overrides: Option<Arc<RequestOptions>>,
 }
+
+/// Redirects a download follows before giving up.
+const MAX_REDIRECTS: usize = 5;
 
 struct Inner {
     provider: Provider,
@@ -35,6 +44,8 @@ struct Inner {
     context: RequestContext,
     retry: RetryPolicy,
     limiter: Option<Limiter>,
+    journal: Option<Journal>,
+    base_url: String,
 }
 
 impl fmt::Debug for Client {
@@ -44,6 +55,7 @@ impl fmt::Debug for Client {
             .field("origin", &self.inner.origin.as_str())
             .field("context", &self.inner.context)
             .field("retry", &self.inner.retry)
+            .field("overrides", &self.overrides)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +76,9 @@ pub struct BatchItem {
     pub index: usize,
     /// Where its output was to go.
     pub output: PathBuf,
+    /// The created task's id, once the create was answered: present even when
+    /// a later step failed, so the paid task can be resumed.
+    pub task_id: Option<String>,
     /// What happened.
     pub result: Result<Generated, Error>,
 }
@@ -105,17 +120,90 @@ impl Client {
         self.inner.provider
     }
 
+    /// A view of this client whose calls also apply `options` (headers that
+    /// replace the client's, a timeout, query pairs), in the manner of
+    /// aws-sdk-rust's `customize()`. It shares connections, retry policy and
+    /// rate limit with this client.
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            overrides: Some(Arc::new(options)),
+        }
+    }
+
     async fn throttle(&self) {
         if let Some(limiter) = &self.inner.limiter {
             limiter.acquire().await;
         }
     }
 
+    /// The journal this client records in, if any.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.inner.journal.as_ref()
+    }
+
+    /// The base URL calls go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
     /// Checks `request` and creates the task. Never repeated once the request
-    /// may have reached the server: a generation is paid for.
+    /// may have reached the server: a generation is paid for. With a
+    /// journal, the job is recorded before the create is sent and the task id
+    /// as soon as it arrives; a create with no answer is recorded in doubt.
     pub async fn submit(&self, request: &VideoRequest) -> Result<Task, Error> {
+        self.submit_job(request, None, None)
+            .await
+            .map(|(task, _)| task)
+    }
+
+    /// [`Client::submit`], recording the job's output path and key; returns
+    /// the task and the journal's job id (with a journal).
+    pub async fn submit_job(
+        &self,
+        request: &VideoRequest,
+        output: Option<&Path>,
+        key: Option<&str>,
+    ) -> Result<(Task, Option<i64>), Error> {
         request.validate(self.provider())?;
-        retry::run(
+        let journal = self.inner.journal.as_ref();
+        let job = match journal {
+            Some(j) => Some(j.begin(&NewJob {
+                key,
+                provider: self.provider(),
+                base_url: &self.inner.base_url,
+                request,
+                output,
+            })?),
+            None => None,
+        };
+        let result = self.create(request).await;
+        let (Some(journal), Some(job)) = (journal, job) else {
+            return result.map(|task| (task, None));
+        };
+        match result {
+            Ok(task) => match journal.created(job, &task) {
+                Ok(()) => Ok((task, Some(job))),
+                Err(e) => Err(Error::AfterSubmit {
+                    task_id: task.id,
+                    source: Box::new(e),
+                }),
+            },
+            Err(e) => {
+                let note = e.to_string();
+                if create_was_refused(&e) {
+                    journal.rejected(job, &note)?;
+                } else {
+                    journal.mark_in_doubt(job, &note)?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn create(&self, request: &VideoRequest) -> Result<Task, Error> {
+        let span = tracing::info_span!("submit", provider = %self.provider());
+        let call = retry::run(
             &self.inner.retry,
             Safety::NotIdempotent,
             self.provider(),
@@ -124,20 +212,27 @@ impl Client {
                 self.throttle().await;
                 self.inner.backend.create(request).await
             },
-        )
-        .await
+        );
+        let task = with_overrides(self.overrides.as_ref(), call)
+            .instrument(span)
+            .await?;
+        tracing::info!(provider = %self.provider(), task_id = %task.id, "task created");
+        Ok(task)
     }
 
     /// The task's current state, retrying transient failures.
     pub async fn get(&self, id: &str) -> Result<Task, Error> {
-        retry::run(
+        let span = tracing::info_span!("get", provider = %self.provider(), task_id = id);
+        let call = retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
             "get",
             || self.get_once(id),
-        )
-        .await
+        );
+        with_overrides(self.overrides.as_ref(), call)
+            .instrument(span)
+            .await
     }
 
     async fn get_once(&self, id: &str) -> Result<Task, Error> {
@@ -147,7 +242,8 @@ impl Client {
 
     /// Tasks (Magnific only): all of them, or those of one resolution.
     pub async fn list(&self, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
-        retry::run(
+        let span = tracing::info_span!("list", provider = %self.provider());
+        let call = retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
@@ -156,14 +252,22 @@ impl Client {
                 self.throttle().await;
                 self.inner.backend.list(resolution).await
             },
-        )
-        .await
+        );
+        with_overrides(self.overrides.as_ref(), call)
+            .instrument(span)
+            .await
     }
 
     /// Polls the task until it completes ([`Error::TaskFailed`] if it fails,
     /// [`Error::ExceededMaxWait`] if time runs out). A failed poll is waited out.
     pub async fn wait(&self, id: &str, options: &WaitOptions) -> Result<Task, Error> {
-        wait_for(options, || self.get_once(id)).await
+        let span = tracing::info_span!("wait", provider = %self.provider(), task_id = id);
+        with_overrides(
+            self.overrides.as_ref(),
+            wait_for(options, || self.get_once(id)),
+        )
+        .instrument(span)
+        .await
     }
 
     /// Streams the task's video to `path` (see [`Client::download_with`]).
@@ -182,24 +286,36 @@ impl Client {
         progress: Option<DownloadProgress<'_>>,
     ) -> Result<Downloaded, Error> {
         if task.status != TaskStatus::Completed {
-            return Err(Error::validation(
-                "task",
+            let reason = if task.status.is_failure() {
                 format!(
-                    "{} is {}, not completed; wait for it first",
+                    "{} ended {}; it has no video to download",
                     task.id, task.status
-                ),
-            ));
+                )
+            } else {
+                format!(
+                    "{} is {}, not completed yet; wait for it first",
+                    task.id, task.status
+                )
+            };
+            return Err(Error::validation("task", reason));
         }
         let path = path.as_ref();
-        retry::run(
+        let span = tracing::info_span!("download", provider = %self.provider(), task_id = %task.id);
+        let call = retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
             "download",
             || async {
                 self.throttle().await;
+                tracing::info!(path = %path.display(), "download started");
                 if let Some(content) = self.inner.backend.content(&task.id).await {
-                    let content = content?;
+                    let content = match content {
+                        Ok(content) => content,
+                        Err(e) => {
+                            return self.follow_content_redirect(e, task, path, progress).await
+                        }
+                    };
                     let length = content
                         .headers()
                         .get(reqwest::header::CONTENT_LENGTH)
@@ -217,25 +333,84 @@ impl Client {
                 })?;
                 let url = reqwest::Url::parse(url)
                     .map_err(|e| Error::validation("task", format!("video URL `{url}`: {e}")))?;
-                let mut request = self.inner.download.get(url.clone()).build()?;
-                if url.origin() == self.inner.origin.origin() {
-                    self.inner.context.apply_headers(&mut request);
-                }
-                let response = self.inner.download.execute(request).await?;
-                if !response.status().is_success() {
-                    let (status, headers) = (response.status(), response.headers().clone());
-                    return Err(from_status(
-                        self.provider(),
-                        status,
-                        &headers,
-                        response.text().await.unwrap_or_default(),
-                    ));
-                }
-                let length = response.content_length();
-                download::to_file(length, response.bytes_stream(), path, progress).await
+                self.fetch(url, path, progress).await
             },
-        )
-        .await
+        );
+        let file = with_overrides(self.overrides.as_ref(), call)
+            .instrument(span)
+            .await?;
+        tracing::info!(task_id = %task.id, path = %file.path.display(), bytes = file.bytes, "download done");
+        Ok(file)
+    }
+
+    /// A `/content` answer that redirects (to a CDN, say) is followed like a
+    /// video URL, without the key unless it stays on the API's origin.
+    async fn follow_content_redirect(
+        &self,
+        error: Error,
+        task: &Task,
+        path: &Path,
+        progress: Option<DownloadProgress<'_>>,
+    ) -> Result<Downloaded, Error> {
+        let location = match &error {
+            Error::Api {
+                status, headers, ..
+            } if (300..400).contains(status) => headers.get(LOCATION).and_then(|l| l.to_str().ok()),
+            _ => None,
+        };
+        let Some(location) = location else {
+            return Err(error);
+        };
+        let here = self
+            .inner
+            .origin
+            .join(&format!("v1/videos/{}/content", task.id))
+            .map_err(|e| Error::validation("task", e.to_string()))?;
+        let next = here
+            .join(location)
+            .map_err(|e| Error::validation("task", format!("redirect to `{location}`: {e}")))?;
+        self.fetch(next, path, progress).await
+    }
+
+    /// GETs a video URL to `path`, following at most [`MAX_REDIRECTS`]
+    /// redirects by hand: the key and per-request headers go only to the
+    /// API's own origin, checked at every hop, so they never cross to another.
+    async fn fetch(
+        &self,
+        mut url: reqwest::Url,
+        path: &Path,
+        progress: Option<DownloadProgress<'_>>,
+    ) -> Result<Downloaded, Error> {
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self.inner.download.get(url.clone()).build()?;
+            if url.origin() == self.inner.origin.origin() {
+                self.inner.context.apply_headers(&mut request);
+                apply_overrides(&mut request);
+            }
+            let mut response = self.inner.download.execute(request).await?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok());
+            if let (true, Some(location)) = (status.is_redirection(), location) {
+                url = url.join(location).map_err(|e| {
+                    Error::validation("task", format!("redirect to `{location}`: {e}"))
+                })?;
+                continue;
+            }
+            if !status.is_success() {
+                let headers = response.headers().clone();
+                let (body, _) = read_capped(&mut response, MAX_ERROR_BODY).await?;
+                return Err(from_status(self.provider(), status, &headers, &body));
+            }
+            let length = response.content_length();
+            return download::to_file(length, response.bytes_stream(), path, progress).await;
+        }
+        Err(Error::validation(
+            "task",
+            format!("the video URL redirected more than {MAX_REDIRECTS} times"),
+        ))
     }
 
     /// Submits, waits and downloads: one call from request to file.
@@ -245,9 +420,66 @@ impl Client {
         path: impl AsRef<Path>,
         wait: &WaitOptions,
     ) -> Result<Generated, Error> {
-        let created = self.submit(request).await?;
-        let task = self.wait(&created.id, wait).await?;
-        let file = self.download(&task, path).await?;
+        self.generate_keyed(request, path, wait, None).await
+    }
+
+    /// [`Client::generate`] for a job with a key (a batch line), recorded
+    /// in the journal under it.
+    pub async fn generate_keyed(
+        &self,
+        request: &VideoRequest,
+        path: impl AsRef<Path>,
+        wait: &WaitOptions,
+        key: Option<&str>,
+    ) -> Result<Generated, Error> {
+        let path = path.as_ref();
+        let (created, job) = self.submit_job(request, Some(path), key).await?;
+        self.finish(&created.id, job, path, wait).await
+    }
+
+    /// Waits for an existing task and downloads it, recording each step in
+    /// the journal under `job` (a job id from [`Client::submit_job`] or the
+    /// journal). Any failure names the task. Nothing is submitted.
+    pub async fn finish(
+        &self,
+        task_id: &str,
+        job: Option<i64>,
+        path: &Path,
+        wait: &WaitOptions,
+    ) -> Result<Generated, Error> {
+        let journal = self.inner.journal.as_ref().zip(job);
+        let after = |source: Error| {
+            if let Some((j, job)) = journal {
+                let note = source.to_string();
+                let _ = match &source {
+                    Error::TaskFailed(_) => j.failed(job, &note),
+                    _ => j.note(job, &note),
+                };
+            }
+            match source {
+                e @ (Error::TaskFailed(_) | Error::ExceededMaxWait { .. }) => e,
+                source => Error::AfterSubmit {
+                    task_id: task_id.to_string(),
+                    source: Box::new(source),
+                },
+            }
+        };
+        let wait = match journal {
+            Some((j, job)) => {
+                let j = j.clone();
+                wait.clone().also_on_progress(move |t| {
+                    if let Err(e) = j.status(job, t) {
+                        tracing::warn!(task_id = %t.id, error = %e, "could not record the status");
+                    }
+                })
+            }
+            None => wait.clone(),
+        };
+        let task = self.wait(task_id, &wait).await.map_err(after)?;
+        let file = self.download(&task, path).await.map_err(after)?;
+        if let Some((j, job)) = journal {
+            j.downloaded(job, &file).map_err(after)?;
+        }
         Ok(Generated { task, file })
     }
 
@@ -266,12 +498,30 @@ impl Client {
         futures_util::stream::iter(jobs.into_iter().enumerate())
             .map(move |(index, (request, output))| async move {
                 let result = self.generate(&request, &output, wait).await;
+                let task_id = match &result {
+                    Ok(done) => Some(done.task.id.clone()),
+                    Err(e) => e.task_id().map(String::from),
+                };
                 BatchItem {
                     index,
                     output,
+                    task_id,
                     result,
                 }
             })
             .buffer_unordered(concurrency.max(1))
+    }
+}
+
+/// Whether a failed create certainly made no task: refused before sending
+/// (a local check, an unreadable file, a refused connection) or by the
+/// provider with a 4xx. Anything else (a timeout after sending, a 5xx, an
+/// answer without an id) may have made a paid task: in doubt.
+fn create_was_refused(error: &Error) -> bool {
+    match error {
+        Error::Validation { .. } | Error::Unsupported { .. } | Error::Io(_) => true,
+        Error::Unauthorized { .. } | Error::RateLimited { .. } => true,
+        Error::Api { status, .. } => (400..500).contains(status),
+        other => other.is_safe_to_resubmit(),
     }
 }

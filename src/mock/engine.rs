@@ -365,7 +365,12 @@ impl Engine {
                 let parsed: Result<Vec<Fault>, String> = match list.as_array() {
                     Some(items) => items
                         .iter()
-                        .map(|f| f.as_str().unwrap_or_default().parse())
+                        .map(|f| {
+                            f.as_str()
+                                .unwrap_or_default()
+                                .parse()
+                                .map_err(|e: super::faults::FaultParseError| e.to_string())
+                        })
                         .collect(),
                     None => Err("expected {\"faults\": [\"ROUTE:KIND[:WHEN]\", ...]}".into()),
                 };

@@ -64,11 +64,22 @@ impl Fault {
     }
 }
 
+/// Why a fault rule did not parse: the rule as written, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fault `{input}`: {reason} (expected ROUTE:KIND[:WHEN]; ROUTE `*`, an operation id or a path prefix; KIND one of 429[=SECS], 500, 503, STATUS, latency=MS, drop; WHEN one of p=0.1, every=N, first=N)")]
+pub struct FaultParseError {
+    /// The rule, as written.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 impl FromStr for Fault {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| {
-            format!("fault `{s}`: {why} (expected ROUTE:KIND[:WHEN], KIND one of 429[=SECS], 500, 503, STATUS, latency=MS, drop; WHEN one of p=0.1, every=N, first=N)")
+    type Err = FaultParseError;
+    fn from_str(s: &str) -> Result<Self, FaultParseError> {
+        let bad = |why: &str| FaultParseError {
+            input: s.to_string(),
+            reason: why.to_string(),
         };
         let mut parts = s.splitn(3, ':');
         let route = parts
@@ -76,6 +87,14 @@ impl FromStr for Fault {
             .filter(|r| !r.is_empty())
             .ok_or_else(|| bad("no route"))?
             .to_string();
+        let known = crate::fixtures::OPERATIONS
+            .iter()
+            .any(|o| o.operation_id == route);
+        if route != "*" && !route.starts_with('/') && !known {
+            return Err(bad(&format!(
+                "`{route}` is no operation of the three documents (nor `*` or a path starting with `/`)"
+            )));
+        }
         let kind = parts.next().ok_or_else(|| bad("no kind"))?;
         let kind = match kind.split_once('=') {
             Some(("429", secs)) => FaultKind::RateLimited {
@@ -155,11 +174,17 @@ mod tests {
             "*:500".parse::<Fault>().unwrap().when,
             Trigger::Probability(1.0)
         );
-        assert!("*:teapot"
-            .parse::<Fault>()
-            .unwrap_err()
-            .contains("unknown kind"));
+        let err = "*:teapot".parse::<Fault>().unwrap_err();
+        assert_eq!(
+            (err.input.as_str(), err.reason.as_str()),
+            ("*:teapot", "unknown kind")
+        );
         assert!("*:503:p=2".parse::<Fault>().is_err());
+        // A route that names nothing is refused, not accepted silently.
+        let err = "nonexistent_op:503".parse::<Fault>().unwrap_err();
+        assert!(err.reason.contains("no operation"), "{err}");
+        assert!("getVideoTask:503".parse::<Fault>().is_ok());
+        assert!("/__mock/videos:503:first=2".parse::<Fault>().is_ok());
     }
 
     #[test]

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 pub use self::wiremock::MockResponder;
 pub use config::{Lifecycle, MockConfig, DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET};
 pub use engine::{Engine, MockRequest, Reply};
-pub use faults::{Fault, FaultKind, Trigger};
+pub use faults::{Fault, FaultKind, FaultParseError, Trigger};
 pub use journal::JournalEntry;
 pub use state::Outcome;
 pub use webhooks::Delivery;
@@ -137,6 +137,12 @@ impl MockBuilder {
 
     /// Binds and serves in the background; the server stops when dropped.
     pub async fn start(self) -> std::io::Result<MockServer> {
+        crate::webhook::sign(&self.config.webhook_secret, "check", 0, b"").map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("--webhook-secret: {e}"),
+            )
+        })?;
         let addr = self
             .addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));

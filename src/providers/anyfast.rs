@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::{call, check_aspect_ratio, require_absent, task_from_json, GATEWAY_RATIOS};
+use super::{
+    call, check_aspect_ratio, create_call, named, require_absent, task_from_json, GATEWAY_RATIOS,
+};
 use crate::anyfast::{types, Client};
 use crate::task::RawTask;
 use crate::{Error, Media, Provider, Task, TaskStatus, VideoRequest};
@@ -186,7 +188,10 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
 
 pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req).await?;
-    let created = call(P, client.create_seedance_mini().body(body).send()).await?;
+    let created = create_call(P, client.create_seedance_mini().body(body).send(), |c| {
+        named(c.task_id.as_deref()) || named(c.id.as_deref())
+    })
+    .await?;
     let json = serde_json::to_value(&created).unwrap_or(Value::Null);
     let mut task = created_task(&json, RawTask::AnyfastCreated(created));
     task.status = match task.status {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{call, check_aspect_ratio, require_absent, task_from_json};
+use super::{call, check_aspect_ratio, create_call, require_absent, task_from_json};
 use crate::magnific::{types, Client};
 use crate::task::RawTask;
 use crate::{AspectRatio, Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
@@ -89,20 +89,15 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest
 
 pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req).await?;
+    let id = |r: &types::TaskResponse| !r.data.task_id.is_nil();
     let response = match req.effective_resolution() {
         Resolution::P480 => {
-            call(
-                P,
-                client.create_video_seedance_2_mini_480p().body(body).send(),
-            )
-            .await
+            let send = client.create_video_seedance_2_mini_480p().body(body).send();
+            create_call(P, send, id).await
         }
         Resolution::P720 => {
-            call(
-                P,
-                client.create_video_seedance_2_mini_720p().body(body).send(),
-            )
-            .await
+            let send = client.create_video_seedance_2_mini_720p().body(body).send();
+            create_call(P, send, id).await
         }
     };
     decode(response.map(|r| r.data))
@@ -132,14 +127,22 @@ pub(crate) async fn list(
             .into_iter()
             .map(|t| to_task(&to_json(&t), RawTask::MagnificListed(t)))
             .collect()),
-        Err(Error::Decode { body, reason }) => match serde_json::from_str::<Value>(&body) {
+        Err(Error::Decode {
+            status,
+            body,
+            reason,
+        }) => match serde_json::from_str::<Value>(&body) {
             Ok(v) => Ok(v["data"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|t| to_task(t, RawTask::Json(t.clone())))
                 .collect()),
-            Err(_) => Err(Error::Decode { body, reason }),
+            Err(_) => Err(Error::Decode {
+                status,
+                body,
+                reason,
+            }),
         },
         Err(e) => Err(e),
     }

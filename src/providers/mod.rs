@@ -12,14 +12,13 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION, RETRY_AFTER,
+    HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::api::hooks::capture_error_body;
+use crate::api::hooks::{capture_response, Captured};
 use crate::error::InvalidParam;
 use crate::{AspectRatio, Error, RequestContext, Resolution, Task, VideoRequest};
 
@@ -75,6 +74,16 @@ impl Provider {
         }
     }
 
+    /// How long a completed task's result URLs stay valid, when the
+    /// provider says: 24 hours for Magnific and for Anyfast's upstream;
+    /// `None` for Powertokens, whose video comes from its `/content` endpoint.
+    pub fn result_url_ttl(self) -> Option<Duration> {
+        match self {
+            Provider::Magnific | Provider::Anyfast => Some(Duration::from_secs(24 * 3600)),
+            Provider::Powertokens => None,
+        }
+    }
+
     /// The production base URL from the provider's document.
     pub fn default_base_url(self) -> &'static str {
         match self {
@@ -122,6 +131,7 @@ pub async fn request_body(provider: Provider, req: &VideoRequest) -> Result<Valu
         Provider::Powertokens => serde_json::to_value(powertokens::body(req)?),
     };
     value.map_err(|e| Error::Decode {
+        status: None,
         reason: e.to_string(),
         body: String::new(),
     })
@@ -271,10 +281,46 @@ where
     E: serde::Serialize,
     F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
 {
-    match capture_error_body(send).await {
+    match capture_response(send).await {
         (Ok(value), _) => Ok(value),
-        (Err(err), raw) => Err(from_generated(provider, err, raw).await),
+        (Err(err), last) => Err(from_generated(provider, err, last).await),
     }
+}
+
+/// Whether an id field holds an id.
+fn named(id: Option<&str>) -> bool {
+    id.is_some_and(|id| !id.trim().is_empty())
+}
+
+/// Runs a generated create, and refuses an answer that names no task: the
+/// task may exist and be paid for, so the error keeps the raw body.
+async fn create_call<T, E, F>(
+    provider: Provider,
+    send: F,
+    has_id: impl FnOnce(&T) -> bool,
+) -> Result<T, Error>
+where
+    E: serde::Serialize,
+    F: Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+{
+    let (result, last) = capture_response(send).await;
+    let value = match result {
+        Ok(value) => value.into_inner(),
+        Err(err) => return Err(from_generated(provider, err, last).await),
+    };
+    if has_id(&value) {
+        return Ok(value);
+    }
+    Err(Error::Decode {
+        status: last.as_ref().map(|c| c.status.as_u16()),
+        reason: format!(
+            "{provider} accepted the create but its answer names no task id; \
+             the task may exist and be paid for"
+        ),
+        body: last
+            .map(|c| String::from_utf8_lossy(&c.body).into_owned())
+            .unwrap_or_default(),
+    })
 }
 
 /// When the generated type refused a body, builds the task from the raw JSON
@@ -292,53 +338,71 @@ fn task_from_json(err: Error, build: impl FnOnce(&Value) -> Option<Task>) -> Res
 async fn from_generated<E: serde::Serialize>(
     provider: Provider,
     err: progenitor_client::Error<E>,
-    raw: Option<Bytes>,
+    last: Option<Captured>,
 ) -> Error {
     use progenitor_client::Error as G;
+    // Whatever the generated client made of the body, a server's error status
+    // decides the error: an HTML 500 is a 500, not a decoding failure.
+    if let Some(c) = last.as_ref().filter(|c| !c.status.is_success()) {
+        if !matches!(err, G::CommunicationError(_)) {
+            return from_status(provider, c.status, &c.headers, &c.body);
+        }
+    }
     match err {
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
             Error::Transport(e)
         }
         G::ErrorResponse(rv) => {
             let (status, headers) = (rv.status(), rv.headers().clone());
-            let body = match raw {
-                Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                None => serde_json::to_string(&rv.into_inner()).unwrap_or_default(),
-            };
-            from_status(provider, status, &headers, body)
+            let body = serde_json::to_vec(&rv.into_inner()).unwrap_or_default();
+            from_status(provider, status, &headers, &body)
         }
         G::InvalidResponsePayload(bytes, e) => Error::Decode {
-            reason: e.to_string(),
+            status: last.as_ref().map(|c| c.status.as_u16()),
+            reason: match &last {
+                Some(c) if c.truncated => format!(
+                    "the body is larger than {} bytes, the most a JSON answer may be",
+                    crate::error::MAX_JSON_BODY
+                ),
+                _ => e.to_string(),
+            },
             body: String::from_utf8_lossy(&bytes).into_owned(),
         },
         G::UnexpectedResponse(response) => {
             let (status, headers) = (response.status(), response.headers().clone());
-            let body = response.text().await.unwrap_or_default();
+            let body = response.bytes().await.unwrap_or_default();
             if status.is_success() {
                 Error::Decode {
+                    status: Some(status.as_u16()),
                     reason: format!("undocumented success status {status}"),
-                    body,
+                    body: String::from_utf8_lossy(&body).into_owned(),
                 }
             } else {
-                from_status(provider, status, &headers, body)
+                from_status(provider, status, &headers, &body)
             }
         }
         G::InvalidRequest(reason) => Error::validation("request", reason),
         G::Custom(reason) => Error::Decode {
+            status: last.map(|c| c.status.as_u16()),
             reason,
             body: String::new(),
         },
     }
 }
 
-/// An error from a status, headers and raw body, in any provider's shape.
+/// An error from a status, headers and raw body (at most
+/// [`MAX_ERROR_BODY`](crate::error::MAX_ERROR_BODY) of it is kept), in any
+/// provider's shape: JSON, problem+json, HTML or nothing.
 pub(crate) fn from_status(
     provider: Provider,
     status: StatusCode,
     headers: &HeaderMap,
-    body: String,
+    body: &[u8],
 ) -> Error {
+    let body = &body[..body.len().min(crate::error::MAX_ERROR_BODY)];
+    let body = String::from_utf8_lossy(body).into_owned();
     let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let reason = status.canonical_reason().unwrap_or("error");
     let message = [
         json.pointer("/message"),
         json.pointer("/error/message"),
@@ -349,9 +413,20 @@ pub(crate) fn from_status(
     .flatten()
     .find_map(|v| v.as_str().filter(|s| !s.is_empty()))
     .map(String::from)
-    .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    .unwrap_or_else(|| match headers.get(LOCATION) {
+        Some(to) if status.is_redirection() => format!(
+            "{reason}, to {}; API calls never follow redirects",
+            to.to_str().unwrap_or("?")
+        ),
+        _ => reason.to_string(),
+    });
     match status.as_u16() {
-        401 | 403 => Error::Unauthorized { provider, message },
+        code @ (401 | 403) => Error::Unauthorized {
+            provider,
+            status: code,
+            message,
+            body,
+        },
         429 => Error::RateLimited {
             provider,
             retry_after: retry_after(headers),
@@ -369,6 +444,7 @@ pub(crate) fn from_status(
                 message,
                 invalid_params,
                 body,
+                headers: Box::new(headers.clone()),
             }
         }
     }

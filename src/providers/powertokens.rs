@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::{
-    call, call_with_headers, check_aspect_ratio, require_absent, task_from_json, GATEWAY_RATIOS,
+    call, call_with_headers, check_aspect_ratio, create_call, named, require_absent,
+    task_from_json, GATEWAY_RATIOS,
 };
 use crate::powertokens::{types, ByteStream, Client, ResponseValue};
 use crate::task::RawTask;
@@ -118,9 +119,10 @@ pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Err
 
 pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req)?;
-    let created = call(
+    let created = create_call(
         P,
         client.seedance20_mini_image_to_video_en().body(body).send(),
+        |c| named(c.task_id.as_deref()) || named(Some(&c.id)),
     )
     .await?;
     let json = serde_json::to_value(&created).unwrap_or(Value::Null);

@@ -1,0 +1,581 @@
+//! A durable record of every paid task: one SQLite file (WAL mode) that
+//! users can open with `sqlite3`.
+//!
+//! A job is written **before** its create is sent (state `submitting`), and
+//! the task id as soon as the answer arrives (`submitted`); then each poll's
+//! status, the finished download (path, bytes, sha256) or the failure. A
+//! create whose answer never came (a crash, a timeout after sending, a 5xx)
+//! is **in doubt**: the task may exist and be paid for. Nothing here ever
+//! re-sends one; see [`Journal::in_doubt`].
+//!
+//! Writers are safe within one process (one connection behind a mutex) and
+//! across processes (WAL, with a busy timeout). Every write is its own
+//! transaction with `synchronous=FULL`, so a row that was written survives a
+//! `kill -9` and a power cut. No secret is stored: requests are recorded
+//! without the key, and local media only as a digest.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::download::Downloaded;
+use crate::{Error, Media, Provider, Task, VideoRequest};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY,
+    job_key     TEXT UNIQUE,
+    provider    TEXT NOT NULL,
+    base_url    TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    prompt      TEXT,
+    output      TEXT,
+    state       TEXT NOT NULL,
+    task_id     TEXT,
+    status      TEXT,
+    video_urls  TEXT NOT NULL DEFAULT '[]',
+    expires_at  INTEGER,
+    file_bytes  INTEGER,
+    file_sha256 TEXT,
+    error       TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_task ON jobs (provider, task_id);
+CREATE TABLE IF NOT EXISTS events (
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    at     INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    detail TEXT
+);
+";
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Recorded; the create is being sent (or the process died sending it).
+    Submitting,
+    /// The create may have reached the provider, but no answer named a task.
+    InDoubt,
+    /// The provider refused the create (a 4xx): nothing was made.
+    Rejected,
+    /// The task exists; waiting or downloading.
+    Submitted,
+    /// The video is on disk.
+    Done,
+    /// The task failed, or a step after the create gave up.
+    Failed,
+}
+
+impl JobState {
+    /// The word stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Submitting => "submitting",
+            JobState::InDoubt => "in_doubt",
+            JobState::Rejected => "rejected",
+            JobState::Submitted => "submitted",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(word: &str) -> Self {
+        match word {
+            "in_doubt" => JobState::InDoubt,
+            "rejected" => JobState::Rejected,
+            "submitted" => JobState::Submitted,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            _ => JobState::Submitting,
+        }
+    }
+}
+
+/// One job as the journal holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobRecord {
+    /// The row id.
+    pub id: i64,
+    /// A caller's identity for the job (a batch line and variation), if any.
+    pub key: Option<String>,
+    /// Who runs it.
+    pub provider: String,
+    /// The endpoint it was sent to.
+    pub base_url: String,
+    /// The request, as recorded (no secrets; local media as digests).
+    pub request: Value,
+    /// The prompt, for listings.
+    pub prompt: Option<String>,
+    /// Where the video is to go.
+    pub output: Option<PathBuf>,
+    /// Where the job is.
+    pub state: JobState,
+    /// The provider's task id, once known.
+    pub task_id: Option<String>,
+    /// The last status seen (machine word, such as `in_progress`).
+    pub status: Option<String>,
+    /// Result URLs, once completed.
+    pub video_urls: Vec<String>,
+    /// When the result URLs stop working (unix seconds), when known.
+    pub expires_at: Option<i64>,
+    /// Size of the downloaded file.
+    pub file_bytes: Option<u64>,
+    /// SHA-256 of the downloaded file, hex.
+    pub file_sha256: Option<String>,
+    /// Why it failed or is in doubt.
+    pub error: Option<String>,
+    /// When it was recorded (unix seconds).
+    pub created_at: i64,
+    /// When it last changed (unix seconds).
+    pub updated_at: i64,
+}
+
+impl JobRecord {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let text = |i| row.get::<_, Option<String>>(i);
+        Ok(JobRecord {
+            id: row.get(0)?,
+            key: text(1)?,
+            provider: row.get(2)?,
+            base_url: row.get(3)?,
+            request: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or(Value::Null),
+            prompt: text(5)?,
+            output: text(6)?.map(PathBuf::from),
+            state: JobState::parse(&row.get::<_, String>(7)?),
+            task_id: text(8)?,
+            status: text(9)?,
+            video_urls: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
+            expires_at: row.get(11)?,
+            file_bytes: row.get::<_, Option<i64>>(12)?.map(|n| n as u64),
+            file_sha256: text(13)?,
+            error: text(14)?,
+            created_at: row.get(15)?,
+            updated_at: row.get(16)?,
+        })
+    }
+
+    /// Whether the result URLs have expired as of `now` (unix seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+const COLUMNS: &str = "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
+     status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at";
+
+/// A job to record before its create is sent.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// A caller's identity for the job; a second job with the same key is refused.
+    pub key: Option<&'a str>,
+    /// Who will run it.
+    pub provider: Provider,
+    /// The endpoint it goes to.
+    pub base_url: &'a str,
+    /// What is asked for.
+    pub request: &'a VideoRequest,
+    /// Where the video is to go.
+    pub output: Option<&'a Path>,
+}
+
+/// The journal: a handle on one SQLite file. Cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`, creating its directory.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |e: &dyn std::fmt::Display| Error::Journal {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let conn = Connection::open(&path).map_err(|e| fail(&e))?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(|e| fail(&e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(&e))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| fail(&e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+        Ok(Journal {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    /// The file it lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(|e| Error::Journal {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    fn event(conn: &Connection, job: i64, kind: &str, detail: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT INTO events (job_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![job, unix_now(), kind, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Records a job about to be sent; returns its id.
+    pub fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
+        let request = request_record(job.request);
+        let now = unix_now();
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute(
+                "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
+                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitting', ?7, ?7)",
+                params![
+                    job.key,
+                    job.provider.name(),
+                    job.base_url,
+                    request.to_string(),
+                    job.request.prompt,
+                    job.output.map(|p| p.to_string_lossy().into_owned()),
+                    now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            Self::event(&tx, id, "submitting", "")?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    fn set(
+        &self,
+        job: i64,
+        kind: &str,
+        detail: &str,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<(), Error> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let mut all: Vec<&dyn rusqlite::ToSql> = vec![&job];
+            all.extend_from_slice(args);
+            tx.execute(sql, all.as_slice())?;
+            Self::event(&tx, job, kind, detail)?;
+            tx.commit()
+        })
+    }
+
+    /// The create was answered: the task exists.
+    pub fn created(&self, job: i64, task: &Task) -> Result<(), Error> {
+        let now = unix_now();
+        self.set(
+            job,
+            "created",
+            &task.id,
+            "UPDATE jobs SET state = 'submitted', task_id = ?2, status = ?3, error = NULL, \
+             updated_at = ?4 WHERE id = ?1",
+            &[&task.id, &task.status.as_word(), &now],
+        )
+    }
+
+    /// The create may have reached the provider but no task id came back.
+    pub fn mark_in_doubt(&self, job: i64, reason: &str) -> Result<(), Error> {
+        self.set(
+            job,
+            "in_doubt",
+            reason,
+            "UPDATE jobs SET state = 'in_doubt', error = ?2, updated_at = ?3 WHERE id = ?1",
+            &[&reason, &unix_now()],
+        )
+    }
+
+    /// The provider refused the create; nothing was made.
+    pub fn rejected(&self, job: i64, reason: &str) -> Result<(), Error> {
+        self.set(
+            job,
+            "rejected",
+            reason,
+            "UPDATE jobs SET state = 'rejected', error = ?2, updated_at = ?3 WHERE id = ?1",
+            &[&reason, &unix_now()],
+        )
+    }
+
+    /// A poll's result. A completed task's URLs are kept with their expiry.
+    pub fn status(&self, job: i64, task: &Task) -> Result<(), Error> {
+        let now = unix_now();
+        let urls = serde_json::to_string(&task.video_urls).unwrap_or_else(|_| "[]".into());
+        let ttl = task
+            .provider
+            .result_url_ttl()
+            .map(|d| now + d.as_secs() as i64);
+        let word = task.status.as_word();
+        self.set(
+            job,
+            "status",
+            &word,
+            "UPDATE jobs SET status = ?2, video_urls = CASE WHEN ?3 = '[]' THEN video_urls ELSE ?3 END, \
+             expires_at = CASE WHEN ?3 != '[]' AND expires_at IS NULL THEN ?4 ELSE expires_at END, \
+             updated_at = ?5 WHERE id = ?1",
+            &[&word, &urls, &ttl, &now],
+        )
+    }
+
+    /// The video is on disk.
+    pub fn downloaded(&self, job: i64, file: &Downloaded) -> Result<(), Error> {
+        let path = file.path.to_string_lossy().into_owned();
+        self.set(
+            job,
+            "downloaded",
+            &path,
+            "UPDATE jobs SET state = 'done', output = ?2, file_bytes = ?3, file_sha256 = ?4, \
+             error = NULL, updated_at = ?5 WHERE id = ?1",
+            &[&path, &(file.bytes as i64), &file.sha256, &unix_now()],
+        )
+    }
+
+    /// The task failed, or a step after the create gave up for good.
+    pub fn failed(&self, job: i64, reason: &str) -> Result<(), Error> {
+        self.set(
+            job,
+            "failed",
+            reason,
+            "UPDATE jobs SET state = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1",
+            &[&reason, &unix_now()],
+        )
+    }
+
+    /// A step after the create failed but may be tried again (the job stays
+    /// `submitted`, with the reason).
+    pub fn note(&self, job: i64, reason: &str) -> Result<(), Error> {
+        self.set(
+            job,
+            "error",
+            reason,
+            "UPDATE jobs SET error = ?2, updated_at = ?3 WHERE id = ?1",
+            &[&reason, &unix_now()],
+        )
+    }
+
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, Error> {
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
+            let rows = stmt.query_map([], JobRecord::from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// One job by its row id.
+    pub fn job(&self, id: i64) -> Result<Option<JobRecord>, Error> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                JobRecord::from_row,
+            )
+            .optional()
+        })
+    }
+
+    /// The job recorded under `key`, if any.
+    pub fn job_by_key(&self, key: &str) -> Result<Option<JobRecord>, Error> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1"),
+                [key],
+                JobRecord::from_row,
+            )
+            .optional()
+        })
+    }
+
+    /// The newest job for `provider`'s task `task_id`, if any.
+    pub fn job_by_task(
+        &self,
+        provider: Provider,
+        task_id: &str,
+    ) -> Result<Option<JobRecord>, Error> {
+        self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE provider = ?1 AND task_id = ?2 \
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                params![provider.name(), task_id],
+                JobRecord::from_row,
+            )
+            .optional()
+        })
+    }
+
+    /// Records a task made outside the journal (such as one `wait ID` picks
+    /// up), so that it is listed and synced; returns the job's id.
+    pub fn adopt(
+        &self,
+        provider: Provider,
+        base_url: &str,
+        task: &Task,
+        output: Option<&Path>,
+    ) -> Result<i64, Error> {
+        if let Some(job) = self.job_by_task(provider, &task.id)? {
+            return Ok(job.id);
+        }
+        let now = unix_now();
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute(
+                "INSERT INTO jobs (provider, base_url, request, output, state, task_id, status, \
+                 created_at, updated_at) VALUES (?1, ?2, '{}', ?3, 'submitted', ?4, ?5, ?6, ?6)",
+                params![
+                    provider.name(),
+                    base_url,
+                    output.map(|p| p.to_string_lossy().into_owned()),
+                    task.id,
+                    task.status.as_word(),
+                    now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            Self::event(&tx, id, "adopted", &task.id)?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    /// Jobs whose create may have been paid for with no task id known:
+    /// `in_doubt`, and `submitting` rows older than `grace` (their process
+    /// died mid-create). They are reported, never re-sent by this crate.
+    pub fn in_doubt(&self, grace: Duration) -> Result<Vec<JobRecord>, Error> {
+        let cutoff = unix_now() - grace.as_secs() as i64;
+        Ok(self
+            .jobs()?
+            .into_iter()
+            .filter(|j| {
+                j.state == JobState::InDoubt
+                    || (j.state == JobState::Submitting && j.updated_at <= cutoff)
+            })
+            .collect())
+    }
+
+    /// Reconciles an in-doubt job with a task found by other means (such as
+    /// Magnific's list endpoint): the job becomes `submitted` with that id.
+    pub fn reconcile(&self, job: i64, task: &Task) -> Result<(), Error> {
+        self.created(job, task)
+    }
+}
+
+/// The request as the journal keeps it: every field, with no key (requests
+/// hold none) and local media as a digest, never inline.
+fn request_record(req: &VideoRequest) -> Value {
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution,
+        duration,
+        aspect_ratio,
+        seed,
+        camera_fixed,
+        audio,
+        watermark,
+        safety_checker,
+        webhook_url,
+        web_search,
+        return_last_frame,
+        safety_identifier,
+    } = req;
+    let list = |m: &[Media]| m.iter().map(media_record).collect::<Vec<_>>();
+    json!({
+        "prompt": prompt,
+        "first_frame": first_frame.as_ref().map(media_record),
+        "last_frame": last_frame.as_ref().map(media_record),
+        "reference_images": list(reference_images),
+        "reference_videos": list(reference_videos),
+        "reference_audio": list(reference_audio),
+        "resolution": resolution.map(|r| r.as_str()),
+        "duration": duration,
+        "aspect_ratio": aspect_ratio.map(|r| r.as_str()),
+        "seed": seed,
+        "camera_fixed": camera_fixed,
+        "audio": audio,
+        "watermark": watermark,
+        "safety_checker": safety_checker,
+        "webhook_url": webhook_url,
+        "web_search": web_search,
+        "return_last_frame": return_last_frame,
+        "safety_identifier": safety_identifier,
+    })
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn media_record(media: &Media) -> Value {
+    match media {
+        Media::Url(url) if url.starts_with("data:") => {
+            json!({ "data_uri_sha256": hex_sha256(url.as_bytes()), "chars": url.len() })
+        }
+        Media::Url(url) => json!({ "url": url }),
+        Media::Bytes { data, mime } => {
+            json!({ "sha256": hex_sha256(data), "bytes": data.len(), "mime": mime })
+        }
+        Media::Path(path) => match std::fs::read(path) {
+            Ok(data) => json!({
+                "path": path.to_string_lossy(),
+                "sha256": hex_sha256(&data),
+                "bytes": data.len(),
+            }),
+            Err(_) => json!({ "path": path.to_string_lossy() }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_media_is_recorded_as_a_digest_never_inline() {
+        let req = VideoRequest::new("x").first_frame(Media::bytes(vec![7u8; 1000], "image/png"));
+        let v = request_record(&req);
+        assert_eq!(v["first_frame"]["bytes"], 1000);
+        assert_eq!(v["first_frame"]["sha256"].as_str().unwrap().len(), 64);
+        assert!(!v.to_string().contains("BwcH"), "no base64 of the bytes");
+    }
+}
