@@ -29,7 +29,7 @@ use crate::{Error, Media, Provider, Task, VideoRequest};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS jobs (
     id          INTEGER PRIMARY KEY,
-    job_key     TEXT UNIQUE,
+    job_key     TEXT,
     provider    TEXT NOT NULL,
     base_url    TEXT NOT NULL,
     request     TEXT NOT NULL,
@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_task ON jobs (provider, task_id);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (job_key);
 CREATE TABLE IF NOT EXISTS events (
     job_id INTEGER NOT NULL REFERENCES jobs (id),
     at     INTEGER NOT NULL,
@@ -173,7 +174,8 @@ const COLUMNS: &str = "id, job_key, provider, base_url, request, prompt, output,
 /// A job to record before its create is sent.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
-    /// A caller's identity for the job; a second job with the same key is refused.
+    /// A caller's identity for the job (a batch line); the newest job with a
+    /// key is the one [`Journal::job_by_key`] finds.
     pub key: Option<&'a str>,
     /// Who will run it.
     pub provider: Provider,
@@ -408,11 +410,11 @@ impl Journal {
         })
     }
 
-    /// The job recorded under `key`, if any.
+    /// The newest job recorded under `key`, if any.
     pub fn job_by_key(&self, key: &str) -> Result<Option<JobRecord>, Error> {
         self.with(|c| {
             c.query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1"),
+                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 ORDER BY id DESC LIMIT 1"),
                 [key],
                 JobRecord::from_row,
             )
@@ -497,7 +499,7 @@ impl Journal {
 
 /// The request as the journal keeps it: every field, with no key (requests
 /// hold none) and local media as a digest, never inline.
-fn request_record(req: &VideoRequest) -> Value {
+pub(crate) fn request_record(req: &VideoRequest) -> Value {
     let VideoRequest {
         prompt,
         first_frame,

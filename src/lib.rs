@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod client;

@@ -14,9 +14,16 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
 
+/// A journal home for this test process, never the user's own.
+fn home() -> &'static std::path::Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
+        .env("SEEDANCE_MINI_HOME", home())
         .env_remove("MAGNIFIC_API_KEY")
         .env_remove("ANYFAST_API_KEY")
         .env_remove("POWERTOKENS_API_KEY")
@@ -47,6 +54,7 @@ fn the_readmes_first_command_makes_a_playable_video() {
     let words = shell_words(args);
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
+        .env("SEEDANCE_MINI_HOME", home())
         .args(&words)
         .current_dir(dir.path())
         .output()
@@ -99,7 +107,13 @@ async fn every_client_subcommand_works_against_a_standalone_mock() {
         common.iter().chain(extra).map(|s| s.to_string()).collect()
     };
     let call = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap())
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .env("SEEDANCE_MINI_HOME", home())
+                .args(args)
+                .output()
+                .unwrap()
+        })
     };
 
     let out = call(with(&[
@@ -149,6 +163,7 @@ fn the_mock_subcommand_serves_with_several_keys() {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(BIN)
+        .env("SEEDANCE_MINI_HOME", home())
         .args([
             "mock",
             "--addr",
@@ -199,6 +214,7 @@ fn the_mock_subcommand_prints_its_default_key() {
         .unwrap()
         .port();
     let mut child = Command::new(BIN)
+        .env("SEEDANCE_MINI_HOME", home())
         .args(["mock", "--addr", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::piped())
         .spawn()
@@ -226,11 +242,11 @@ fn bad_input_exits_2_naming_the_field_and_the_rule() {
         ),
         (
             &["--mock", "generate", &long],
-            "invalid `prompt`: is 2001 characters; magnific takes at most 2000",
+            "invalid `PROMPT`: is 2001 characters; magnific takes at most 2000",
         ),
         (
             &["--mock", "generate", "x", "--image", "/no/such/image.png"],
-            "invalid `first_frame`: cannot read /no/such/image.png",
+            "invalid `--image`: cannot read /no/such/image.png",
         ),
         (
             &[
@@ -240,11 +256,11 @@ fn bad_input_exits_2_naming_the_field_and_the_rule() {
                 "--image-end",
                 "https://e.com/end.png",
             ],
-            "invalid `last_frame`: needs a first_frame",
+            "invalid `--image-end`: needs a --image",
         ),
         (
             &["--mock", "generate", "x", "--duration", "7"],
-            "invalid `duration`: 7 s is not one of magnific's 5, 10",
+            "invalid `--duration`: 7 s is not one of magnific's 5, 10",
         ),
         (
             &[
@@ -256,7 +272,7 @@ fn bad_input_exits_2_naming_the_field_and_the_rule() {
                 "--duration",
                 "16",
             ],
-            "invalid `duration`: 16 s is outside anyfast's 4-15",
+            "invalid `--duration`: 16 s is outside anyfast's 4-15",
         ),
         (
             &["--mock", "generate", "x", "-o", "/no/such/dir/x.mp4"],
@@ -389,6 +405,7 @@ async fn interrupted(
     delay: Duration,
 ) -> (Option<i32>, String) {
     let mut child = Command::new(BIN)
+        .env("SEEDANCE_MINI_HOME", home())
         .args(["--base-url", url, "--api-key", DEFAULT_API_KEY])
         .args(args)
         .stderr(Stdio::piped())

@@ -12,7 +12,10 @@ use crate::{AspectRatio, Provider, Resolution};
 ///
 /// Exit codes: 0 done, 1 the task failed (or a webhook did not verify),
 /// 2 bad input, 3 an API or transport error, 4 waiting ran out of time,
-/// 130 interrupted.
+/// 5 a batch create is in doubt, 130 interrupted (Ctrl-C or SIGTERM).
+///
+/// Every paid task is recorded in a journal (see `--journal`) before its
+/// create is sent: `seedance-mini tasks` lists them, `tasks sync` finishes them.
 #[derive(Debug, Parser)]
 #[command(name = "seedance-mini", version, max_term_width = 100)]
 pub struct Cli {
@@ -20,8 +23,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub mock: bool,
 
-    /// Which provider to call.
-    #[arg(long, global = true, default_value = "magnific", value_parser = parse_provider)]
+    /// Which provider to call: magnific, anyfast or powertokens.
+    #[arg(long, global = true, env = "SEEDANCE_MINI_PROVIDER", default_value = "magnific", value_parser = parse_provider)]
     pub provider: Provider,
 
     /// API key [default: $MAGNIFIC_API_KEY, $ANYFAST_API_KEY or $POWERTOKENS_API_KEY].
@@ -30,8 +33,27 @@ pub struct Cli {
     pub api_keys: Vec<String>,
 
     /// Another endpoint (a mock, a proxy).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEEDANCE_MINI_BASE_URL",
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
+
+    /// Send this header with every API call, replacing the client's own
+    /// (repeatable), such as `--header 'Prefer: code=404'` for Prism.
+    #[arg(long = "header", global = true, value_name = "NAME: VALUE")]
+    pub extra_headers: Vec<String>,
+
+    /// The journal of paid tasks [default: $SEEDANCE_MINI_HOME/journal.sqlite3,
+    /// else the platform's data directory; none with --mock].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
+    /// Keep no journal (a killed run can then lose a paid task's id).
+    #[arg(long, global = true, conflicts_with = "journal")]
+    pub no_journal: bool,
 
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
@@ -83,6 +105,14 @@ pub enum Command {
         /// Where to save it.
         #[arg(short, long, value_name = "FILE.mp4")]
         output: PathBuf,
+    },
+    /// Run a batch file (JSON Lines, one job per line); re-running resumes it.
+    Batch(BatchArgs),
+    /// The journal's tasks; `tasks sync` finishes what is left.
+    Tasks {
+        /// `sync`: poll unfinished tasks and download the finished ones.
+        #[command(subcommand)]
+        action: Option<TasksAction>,
     },
     /// Run the mock server until interrupted.
     Mock(MockArgs),
@@ -141,6 +171,15 @@ pub struct GenerateArgs {
     /// Where the provider should POST status changes (Magnific).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    /// Turn the provider's content safety checker on or off (Magnific).
+    #[arg(long, value_name = "BOOL")]
+    pub safety_checker: Option<bool>,
+    /// Also return the last frame as an image (Powertokens).
+    #[arg(long)]
+    pub return_last_frame: bool,
+    /// End-user id for compliance checks, at most 64 characters (Powertokens).
+    #[arg(long, value_name = "ID")]
+    pub safety_identifier: Option<String>,
     /// Wait until the task finishes.
     #[arg(long)]
     pub wait: bool,
@@ -149,6 +188,35 @@ pub struct GenerateArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub wait_args: WaitArgs,
+}
+
+/// Options of `batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The batch file: one JSON object per line, with the `generate` options
+    /// in snake_case (`resolution`, `duration`, `aspect_ratio` may be lists).
+    pub file: PathBuf,
+    /// Where the videos go (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Jobs running at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Send again the jobs whose earlier create is in doubt.
+    #[arg(long)]
+    pub resubmit_in_doubt: bool,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `tasks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TasksAction {
+    /// Poll the unfinished tasks and download the finished ones not yet saved.
+    Sync {
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
 }
 
 /// How long to wait.

@@ -2,23 +2,26 @@
 //! the [`mock`](crate::mock) server.
 
 mod args;
+mod batch;
 mod output;
 mod progress;
+mod signals;
+mod tasks;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, GenerateArgs, MockArgs, WaitArgs, WebhookCommand};
+use args::{Command, GenerateArgs, MockArgs, TasksAction, WaitArgs, WebhookCommand};
 use output::{Asked, Output};
 use progress::Progress;
 
 use crate::mock::{Lifecycle, MockServer, DEFAULT_API_KEY};
-use crate::{Client, Error, Media, Task, VideoRequest, WaitOptions};
+use crate::{Client, Error, Journal, Media, RequestOptions, Task, VideoRequest, WaitOptions};
 
 /// Exit code for each outcome (see `seedance-mini --help`).
 pub fn exit_code(error: &Error) -> u8 {
@@ -26,6 +29,7 @@ pub fn exit_code(error: &Error) -> u8 {
         Error::TaskFailed(_) | Error::Webhook(_) => 1,
         Error::Validation { .. } | Error::Unsupported { .. } | Error::Io(_) => 2,
         Error::ExceededMaxWait { .. } => 4,
+        Error::AfterSubmit { source, .. } => exit_code(source),
         _ => 3,
     }
 }
@@ -81,27 +85,29 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         });
         return verify_webhook(secret, headers, body, now, out);
     }
+    let stop = signals::Stop::listen()?;
+    let journal = open_journal(cli)?;
+    if let Command::Tasks { action: None } = &cli.command {
+        let journal = journal.ok_or_else(no_journal)?;
+        return tasks::list(&journal, out);
+    }
     // The embedded mock lives as long as this command.
     let mock = if cli.mock {
         Some(MockServer::start().await?)
     } else {
         None
     };
-    let client = client(cli, mock.as_ref())?;
+    let client = make_client(cli, cli.provider, mock.as_ref(), journal.clone())?;
     let progress = Progress::new(cli.quiet || cli.json);
-    let waits = |a: &WaitArgs| {
-        let max = Duration::from_secs(a.max_wait);
-        match mock {
-            Some(_) => {
-                WaitOptions::new(max).delays(Duration::from_millis(100), Duration::from_millis(500))
-            }
-            None => WaitOptions::new(max).delays(Duration::from_secs(2), Duration::from_secs(15)),
-        }
+    let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
+    let session = Session {
+        cli,
+        stop: &stop,
+        progress: &progress,
+        out,
     };
     match &cli.command {
-        Command::Generate(args) => {
-            generate(cli, &client, args, waits(&args.wait_args), &progress, out).await
-        }
+        Command::Generate(args) => generate(&session, &client, args, waits(&args.wait_args)).await,
         Command::Status { id } => {
             out.task(&client.get(id).await?, &Asked::default(), None);
             Ok(0)
@@ -111,47 +117,248 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Wait { id, wait, output } => {
-            let task =
-                wait_interruptibly(cli, &client, id, &waits(wait), output.as_deref(), &progress)
-                    .await?;
-            finish(
-                &client,
-                task,
-                output.as_deref(),
-                &Asked::default(),
-                &progress,
-                out,
-            )
-            .await
+            if let Some(path) = output {
+                check_output(path)?;
+                let job = match client.journal() {
+                    Some(j) => Some(j.adopt(
+                        client.provider(),
+                        client.base_url(),
+                        &pending(&client, id),
+                        Some(path),
+                    )?),
+                    None => None,
+                };
+                return finish(
+                    &session,
+                    &client,
+                    id,
+                    job,
+                    path,
+                    &waits(wait),
+                    &Asked::default(),
+                )
+                .await;
+            }
+            let task = session.wait(&client, id, &waits(wait), None).await?;
+            out.task(&task, &Asked::default(), None);
+            Ok(0)
         }
         Command::Download { id, output } => {
             check_output(output)?;
             let task = client.get(id).await?;
-            finish(
-                &client,
-                task,
-                Some(output),
-                &Asked::default(),
-                &progress,
-                out,
+            let bar = progress.downloading();
+            let shown = bar.clone();
+            let report = move |got: u64, total: Option<u64>| {
+                if let Some(t) = total {
+                    shown.set_length(t);
+                }
+                shown.set_position(got);
+            };
+            let file = tokio::select! {
+                file = client.download_with(&task, output, Some(&report)) => file,
+                _ = stop.wait() => {
+                    bar.finish_and_clear();
+                    session.interrupted(&client, id, Some(output))
+                }
+            };
+            bar.finish_and_clear();
+            let file = file?;
+            if let Some(j) = client.journal() {
+                let job = j.adopt(client.provider(), client.base_url(), &task, Some(output))?;
+                j.downloaded(job, &file)?;
+            }
+            out.task(&task, &Asked::default(), Some(&file));
+            Ok(0)
+        }
+        Command::Batch(args) => {
+            let journal = journal.ok_or_else(no_journal)?;
+            let make = |p| make_client(cli, p, mock.as_ref(), Some(journal.clone()));
+            batch::run(&session, args, make, waits(&args.wait)).await
+        }
+        Command::Tasks {
+            action: Some(TasksAction::Sync { wait }),
+        } => {
+            let journal = journal.ok_or_else(no_journal)?;
+            tasks::sync(
+                &session,
+                &journal,
+                |p, base| {
+                    let mut c = Client::builder(p).base_url(base).journal(journal.clone());
+                    if let Ok(key) = api_key(cli, p) {
+                        c = c.api_key(key);
+                    }
+                    c.build()
+                },
+                &waits(wait),
             )
             .await
         }
-        Command::Mock(_) | Command::Webhook(_) => unreachable!("handled above"),
+        Command::Tasks { action: None } | Command::Mock(_) | Command::Webhook(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
-fn client(cli: &Cli, mock: Option<&MockServer>) -> Result<Client, Error> {
-    let builder = Client::builder(cli.provider);
-    if let Some(mock) = mock {
-        return builder
-            .base_url(mock.url())
-            .api_key(DEFAULT_API_KEY)
-            .build();
+/// What every command shares: the arguments, the stop signal, progress and output.
+pub(crate) struct Session<'a> {
+    pub(crate) cli: &'a Cli,
+    pub(crate) stop: &'a signals::Stop,
+    pub(crate) progress: &'a Progress,
+    pub(crate) out: Output,
+}
+
+impl Session<'_> {
+    /// Waits, showing progress; on Ctrl-C or SIGTERM prints how to resume and exits 130.
+    async fn wait(
+        &self,
+        client: &Client,
+        id: &str,
+        options: &WaitOptions,
+        output: Option<&Path>,
+    ) -> Result<Task, Error> {
+        let bar = self.progress.waiting(id);
+        let shown = bar.clone();
+        let options = options
+            .clone()
+            .also_on_progress(move |t| Progress::update(&shown, t));
+        let result = tokio::select! {
+            result = client.wait(id, &options) => result,
+            _ = self.stop.wait() => {
+                bar.finish_and_clear();
+                self.interrupted(client, id, output)
+            }
+        };
+        bar.finish_and_clear();
+        result.map_err(|e| self.timed_out(client, e, output))
     }
-    let var = cli.provider.key_env_var();
-    let key = cli
-        .api_keys
+
+    /// A wait that ran out of time says which task and how to resume it.
+    fn timed_out(&self, client: &Client, error: Error, output: Option<&Path>) -> Error {
+        if let (Some(id), false) = (error.task_id(), self.out.json) {
+            if matches!(error, Error::ExceededMaxWait { .. }) {
+                eprintln!("{}", resume_hint(self.cli, client, id, output));
+            }
+        }
+        error
+    }
+
+    /// Says which task is still running and how to pick it up again; exits 130.
+    pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> ! {
+        let hint = resume_hint(self.cli, client, id, output);
+        if self.out.json {
+            let doc = serde_json::json!({
+                "interrupted": true,
+                "task": { "id": id, "provider": client.provider().name() },
+                "resume": hint.trim_start_matches("resume with: "),
+                "exit_code": 130,
+            });
+            println!("{doc}");
+        } else {
+            eprintln!(
+                "interrupted: task {id} is still running at {}.",
+                client.provider()
+            );
+            eprintln!("{hint}");
+        }
+        std::process::exit(130);
+    }
+}
+
+/// The command that picks task `id` up again, with the key named by its
+/// variable, never printed.
+fn resume_hint(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> String {
+    if cli.mock {
+        return "(it lived in the embedded mock, which stops now; run `seedance-mini mock` \
+                and use --base-url to keep tasks across commands)"
+            .into();
+    }
+    let base = cli
+        .base_url
+        .as_deref()
+        .map(|u| format!(" --base-url {u}"))
+        .unwrap_or_default();
+    let save = output
+        .map(|p| format!(" -o {}", p.display()))
+        .unwrap_or_default();
+    let journal = cli
+        .journal
+        .as_deref()
+        .map(|p| format!(" --journal {}", p.display()))
+        .unwrap_or_default();
+    let var = client.provider().key_env_var();
+    let key = if cli.api_keys.is_empty() {
+        String::new()
+    } else {
+        format!(" (set {var} to your key first)")
+    };
+    format!(
+        "resume with: seedance-mini --provider {}{base}{journal} wait {id}{save}{key}",
+        client.provider()
+    )
+}
+
+fn wait_options(args: &WaitArgs, mock: bool) -> WaitOptions {
+    let max = Duration::from_secs(args.max_wait);
+    if mock {
+        WaitOptions::new(max).delays(Duration::from_millis(100), Duration::from_millis(500))
+    } else {
+        WaitOptions::new(max).delays(Duration::from_secs(2), Duration::from_secs(15))
+    }
+}
+
+fn no_journal() -> Error {
+    Error::validation(
+        "--journal",
+        "this command needs the journal: drop --no-journal, or give --journal PATH",
+    )
+}
+
+/// The journal's file: `--journal`, else `$SEEDANCE_MINI_HOME/journal.sqlite3`,
+/// else the platform's data directory.
+pub fn default_journal_path() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("SEEDANCE_MINI_HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(home).join("journal.sqlite3"));
+    }
+    directories::ProjectDirs::from("", "", "seedance-mini")
+        .map(|d| d.data_dir().join("journal.sqlite3"))
+}
+
+/// The journal this command records in: none with `--no-journal`, or with
+/// `--mock` unless `--journal` is given (the embedded mock's tasks end with
+/// the command, so they do not belong in the user's record).
+fn open_journal(cli: &Cli) -> Result<Option<Journal>, Error> {
+    if cli.no_journal {
+        return Ok(None);
+    }
+    let path = match (&cli.journal, cli.mock) {
+        (Some(path), _) => path.clone(),
+        (None, true) => return Ok(None),
+        (None, false) => default_journal_path().ok_or_else(|| {
+            Error::validation(
+                "--journal",
+                "no data directory is known here: set SEEDANCE_MINI_HOME or pass --journal PATH",
+            )
+        })?,
+    };
+    Journal::open(path).map(Some)
+}
+
+/// A task known only by its id, as `wait ID` starts from.
+fn pending(client: &Client, id: &str) -> Task {
+    Task {
+        id: id.to_string(),
+        provider: client.provider(),
+        status: crate::TaskStatus::Created,
+        progress: None,
+        video_urls: Vec::new(),
+        error: None,
+        raw: crate::RawTask::Json(serde_json::Value::Null),
+    }
+}
+
+fn api_key(cli: &Cli, provider: crate::Provider) -> Result<String, Error> {
+    let var = provider.key_env_var();
+    cli.api_keys
         .first()
         .cloned()
         .or_else(|| std::env::var(var).ok().filter(|k| !k.trim().is_empty()))
@@ -160,16 +367,50 @@ fn client(cli: &Cli, mock: Option<&MockServer>) -> Result<Client, Error> {
                 "--api-key",
                 format!("is required: pass --api-key, set {var}, or try --mock"),
             )
-        })?;
-    let builder = builder.api_key(key);
-    match &cli.base_url {
-        Some(url) => builder.base_url(url).build(),
-        None => builder.build(),
-    }
+        })
 }
 
-/// Refuses an output path that could not be written, before paying for a video.
-fn check_output(path: &Path) -> Result<(), Error> {
+fn make_client(
+    cli: &Cli,
+    provider: crate::Provider,
+    mock: Option<&MockServer>,
+    journal: Option<Journal>,
+) -> Result<Client, Error> {
+    let mut builder = Client::builder(provider);
+    if let Some(journal) = journal {
+        builder = builder.journal(journal);
+    }
+    let client = if let Some(mock) = mock {
+        if !cli.api_keys.is_empty() || cli.base_url.is_some() {
+            eprintln!(
+                "warning: --mock ignores --api-key and --base-url (the embedded mock has its own)"
+            );
+        }
+        builder
+            .base_url(mock.url())
+            .api_key(DEFAULT_API_KEY)
+            .build()?
+    } else {
+        let builder = builder.api_key(api_key(cli, provider)?);
+        match &cli.base_url {
+            Some(url) => builder.base_url(url).build()?,
+            None => builder.build()?,
+        }
+    };
+    if cli.extra_headers.is_empty() {
+        return Ok(client);
+    }
+    let mut options = RequestOptions::new();
+    for line in &cli.extra_headers {
+        options = options.header_line(line)?;
+    }
+    Ok(client.with_options(options))
+}
+
+/// Refuses an output path that could not be written, before paying for a
+/// video: its directory must exist and take a new file (proved by creating
+/// and removing one).
+pub(crate) fn check_output(path: &Path) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -186,54 +427,126 @@ fn check_output(path: &Path) -> Result<(), Error> {
             format!("{} is a directory", path.display()),
         ));
     }
+    let probe = dir.join(format!(
+        ".seedance-mini-probe-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::File::create(&probe).map_err(|e| {
+        Error::validation(
+            "--output",
+            format!("cannot write in {}: {e}", dir.display()),
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
+/// The request the flags describe; every field is decided here.
 fn request(args: &GenerateArgs) -> VideoRequest {
-    let mut r = VideoRequest::new(&args.prompt);
-    r.resolution = args.resolution;
-    r.duration = args.duration;
-    r.aspect_ratio = args.aspect_ratio;
-    r.seed = args.seed;
-    r.camera_fixed = args.camera_fixed.then_some(true);
-    r.first_frame = args.image.as_deref().map(Media::from);
-    r.last_frame = args.image_end.as_deref().map(Media::from);
-    r.reference_images = args
-        .reference_image
-        .iter()
-        .map(|s| Media::from(s.as_str()))
-        .collect();
-    r.reference_videos = args
-        .reference_video
-        .iter()
-        .map(|s| Media::from(s.as_str()))
-        .collect();
-    r.reference_audio = args
-        .reference_audio
-        .iter()
-        .map(|s| Media::from(s.as_str()))
-        .collect();
-    r.audio = if args.no_audio {
+    let media = |list: &[String]| list.iter().map(|s| Media::from(s.as_str())).collect();
+    let mut r = VideoRequest::default();
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution,
+        duration,
+        aspect_ratio,
+        seed,
+        camera_fixed,
+        audio,
+        watermark,
+        safety_checker,
+        webhook_url,
+        web_search,
+        return_last_frame,
+        safety_identifier,
+    } = &mut r;
+    *prompt = Some(args.prompt.clone());
+    *first_frame = args.image.as_deref().map(Media::from);
+    *last_frame = args.image_end.as_deref().map(Media::from);
+    *reference_images = media(&args.reference_image);
+    *reference_videos = media(&args.reference_video);
+    *reference_audio = media(&args.reference_audio);
+    *resolution = args.resolution;
+    *duration = args.duration;
+    *aspect_ratio = args.aspect_ratio;
+    *seed = args.seed;
+    *camera_fixed = args.camera_fixed.then_some(true);
+    *audio = if args.no_audio {
         Some(false)
     } else {
         args.audio.then_some(true)
     };
-    r.watermark = args.watermark.then_some(true);
-    r.web_search = args.web_search;
-    r.webhook_url = args.webhook_url.clone();
+    *watermark = args.watermark.then_some(true);
+    *safety_checker = args.safety_checker;
+    *webhook_url = args.webhook_url.clone();
+    *web_search = args.web_search;
+    *return_last_frame = args.return_last_frame.then_some(true);
+    *safety_identifier = args.safety_identifier.clone();
     r
 }
 
+/// The flag a library field is set by.
+fn flag_for(field: &str) -> String {
+    match field {
+        "first_frame" => "--image".into(),
+        "last_frame" => "--image-end".into(),
+        "reference_images" => "--reference-image".into(),
+        "reference_videos" => "--reference-video".into(),
+        "reference_audio" => "--reference-audio".into(),
+        "audio" => "--audio".into(),
+        "image" => "--image".into(),
+        "prompt" => "PROMPT".into(),
+        other => format!("--{}", other.replace('_', "-")),
+    }
+}
+
+/// A validation error in the user's words: the flags they typed.
+fn in_flags(error: Error) -> Error {
+    match error {
+        Error::Validation { field, reason } if !field.starts_with("--") => {
+            let mut reason = reason;
+            for name in ["first_frame", "last_frame"] {
+                reason = reason.replace(name, &flag_for(name));
+            }
+            Error::Validation {
+                field: flag_for(&field),
+                reason,
+            }
+        }
+        Error::Unsupported { provider, feature } => {
+            let mut feature = feature;
+            for (name, flag) in [
+                ("`camera_fixed`", "--camera-fixed"),
+                ("`seed`", "--seed"),
+                ("`safety_checker`", "--safety-checker"),
+                ("(`webhook_url`)", "(--webhook-url)"),
+                ("`return_last_frame`", "--return-last-frame"),
+                ("`safety_identifier`", "--safety-identifier"),
+                ("`watermark`", "--watermark"),
+                ("(`audio`)", "(--audio)"),
+            ] {
+                feature = feature.replace(name, flag);
+            }
+            Error::Unsupported { provider, feature }
+        }
+        other => other,
+    }
+}
+
 async fn generate(
-    cli: &Cli,
+    session: &Session<'_>,
     client: &Client,
     args: &GenerateArgs,
     wait: WaitOptions,
-    progress: &Progress,
-    out: Output,
 ) -> Result<u8, Error> {
+    let (cli, out) = (session.cli, session.out);
     let req = request(args);
-    req.validate(client.provider())?;
+    req.validate(client.provider()).map_err(in_flags)?;
     if let Some(path) = &args.output {
         check_output(path)?;
     }
@@ -241,119 +554,95 @@ async fn generate(
         resolution: Some(req.effective_resolution().to_string()),
         duration: Some(req.duration.unwrap_or(5)),
     };
-    let task = submit_interruptibly(cli, client, &req, args.output.as_deref()).await?;
-    if !(args.wait || args.output.is_some()) {
+    let (task, job) = submit_interruptibly(session, client, &req, args.output.as_deref()).await?;
+    let Some(path) = args.output.as_deref() else {
+        if !args.wait {
+            out.task(&task, &asked, None);
+            if !out.json && !cli.quiet {
+                eprintln!(
+                    "next: seedance-mini --provider {} wait {} -o video.mp4",
+                    client.provider(),
+                    task.id
+                );
+            }
+            return Ok(0);
+        }
+        if !out.json && !cli.quiet {
+            eprintln!("submitted task {} ({})", task.id, task.status);
+        }
+        let task = session.wait(client, &task.id, &wait, None).await?;
         out.task(&task, &asked, None);
         return Ok(0);
-    }
+    };
     if !out.json && !cli.quiet {
         eprintln!("submitted task {} ({})", task.id, task.status);
     }
-    let task = wait_interruptibly(
-        cli,
-        client,
-        &task.id,
-        &wait,
-        args.output.as_deref(),
-        progress,
-    )
-    .await?;
-    finish(client, task, args.output.as_deref(), &asked, progress, out).await
+    finish(session, client, &task.id, job, path, &wait, &asked).await
 }
 
-/// Waits, showing progress; on Ctrl-C prints how to resume and exits 130.
-async fn wait_interruptibly(
-    cli: &Cli,
-    client: &Client,
-    id: &str,
-    options: &WaitOptions,
-    output: Option<&Path>,
-    progress: &Progress,
-) -> Result<Task, Error> {
-    let bar = progress.waiting(id);
-    let shown = bar.clone();
-    let options = options
-        .clone()
-        .on_progress(move |t| Progress::update(&shown, t));
-    let result = tokio::select! {
-        result = client.wait(id, &options) => result,
-        _ = tokio::signal::ctrl_c() => {
-            bar.finish_and_clear();
-            interrupted(cli, client, id, output)
-        }
-    };
-    bar.finish_and_clear();
-    result
-}
-
-/// Says which task is still running and how to pick it up again; exits 130.
-fn interrupted(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> ! {
-    eprintln!(
-        "interrupted: task {id} is still running at {}.",
-        client.provider()
-    );
-    if cli.mock {
-        eprintln!("(it lived in the embedded mock, which stops now)");
-    } else {
-        let base = cli
-            .base_url
-            .as_deref()
-            .map(|u| format!(" --base-url {u}"))
-            .unwrap_or_default();
-        let save = output
-            .map(|p| format!(" -o {}", p.display()))
-            .unwrap_or_default();
-        eprintln!(
-            "resume with: seedance-mini --provider {}{base} wait {id}{save}",
-            client.provider()
-        );
-    }
-    std::process::exit(130);
-}
-
-/// Submits; a Ctrl-C during the call still waits for its answer (bounded by
-/// the request timeout), so the id of a task that may be paid for is printed.
+/// Submits; a stop signal during the call still waits for its answer
+/// (bounded by the request timeout), so the id of a task that may be paid
+/// for is printed. With a journal the job is on disk before the call.
 async fn submit_interruptibly(
-    cli: &Cli,
+    session: &Session<'_>,
     client: &Client,
     req: &VideoRequest,
     output: Option<&Path>,
-) -> Result<Task, Error> {
-    let submit = client.submit(req);
+) -> Result<(Task, Option<i64>), Error> {
+    let submit = client.submit_job(req, output, None);
     tokio::pin!(submit);
     tokio::select! {
         result = &mut submit => result,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted while submitting: waiting for the provider's answer so the task id is not lost");
-            let task = submit.await?;
-            interrupted(cli, client, &task.id, output)
+        _ = session.stop.wait() => {
+            if !session.out.json {
+                eprintln!("interrupted while submitting: waiting for the provider's answer so the task id is not lost");
+            }
+            let (task, _) = submit.await?;
+            session.interrupted(client, &task.id, output)
         }
     }
 }
 
+/// Waits for the task and saves its video, recording each step in the
+/// journal; a stop signal at any point prints how to resume.
 async fn finish(
+    session: &Session<'_>,
     client: &Client,
-    task: Task,
-    output: Option<&Path>,
+    id: &str,
+    job: Option<i64>,
+    path: &Path,
+    wait: &WaitOptions,
     asked: &Asked,
-    progress: &Progress,
-    out: Output,
 ) -> Result<u8, Error> {
-    let Some(path) = output else {
-        out.task(&task, asked, None);
-        return Ok(0);
-    };
-    let bar = progress.downloading();
-    let shown = bar.clone();
-    let report = move |got: u64, total: Option<u64>| {
-        if let Some(t) = total {
-            shown.set_length(t);
+    let spinner = session.progress.waiting(id);
+    let shown = spinner.clone();
+    let wait = wait
+        .clone()
+        .also_on_progress(move |t| Progress::update(&shown, t));
+    let bar = session.progress.downloading_later();
+    let report = {
+        let (bar, spinner) = (bar.clone(), spinner.clone());
+        move |got: u64, total: Option<u64>| {
+            spinner.finish_and_clear();
+            let bar = bar.get_or_init();
+            if let Some(t) = total {
+                bar.set_length(t);
+            }
+            bar.set_position(got);
         }
-        shown.set_position(got);
     };
-    let file = client.download_with(&task, path, Some(&report)).await;
-    bar.finish_and_clear();
-    out.task(&task, asked, Some(&file?));
+    let result = tokio::select! {
+        result = client.finish(id, job, path, &wait, Some(&report)) => result,
+        _ = session.stop.wait() => {
+            spinner.finish_and_clear();
+            bar.clear();
+            session.interrupted(client, id, Some(path))
+        }
+    };
+    spinner.finish_and_clear();
+    bar.clear();
+    let done = result.map_err(|e| session.timed_out(client, e, Some(path)))?;
+    session.out.task(&done.task, asked, Some(&done.file));
     Ok(0)
 }
 

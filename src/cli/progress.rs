@@ -1,10 +1,12 @@
-//! Progress while waiting and downloading: an indicatif spinner and bar,
-//! hidden when stdout is not a terminal, with `--quiet`, or with `--json`.
+//! Progress while waiting and downloading: an indicatif spinner and bar on
+//! stderr, hidden when stderr is not a terminal, with `--quiet`, or with
+//! `--json`; and a batch's lines, one per running job, with a total bar.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Task;
 
@@ -16,7 +18,7 @@ pub struct Progress {
 impl Progress {
     pub fn new(quiet: bool) -> Self {
         Self {
-            visible: !quiet && std::io::stdout().is_terminal(),
+            visible: !quiet && std::io::stderr().is_terminal(),
         }
     }
 
@@ -50,5 +52,66 @@ impl Progress {
     /// A byte bar for a download.
     pub fn downloading(&self) -> ProgressBar {
         self.bar("{bar:30} {bytes}/{total_bytes} {bytes_per_sec}", Some(0))
+    }
+
+    /// A download bar that appears only when the first bytes arrive.
+    pub fn downloading_later(&self) -> LazyBar {
+        LazyBar {
+            cell: Arc::new(OnceLock::new()),
+            visible: self.visible,
+        }
+    }
+
+    /// Lines for a batch: a total bar of `total` jobs, and one line per job.
+    pub fn batch(&self, total: u64) -> (MultiProgress, ProgressBar) {
+        let multi = if self.visible {
+            MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
+        } else {
+            MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+        };
+        let bar = multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} jobs [{elapsed}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        (multi, bar)
+    }
+
+    /// One job's line in a batch.
+    pub fn job_line(multi: &MultiProgress, name: &str) -> ProgressBar {
+        let line = multi.insert(0, ProgressBar::new_spinner());
+        line.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        line.enable_steady_tick(Duration::from_millis(120));
+        line.set_message(name.to_string());
+        line
+    }
+}
+
+/// A bar made on first use.
+#[derive(Clone)]
+pub struct LazyBar {
+    cell: Arc<OnceLock<ProgressBar>>,
+    visible: bool,
+}
+
+impl LazyBar {
+    /// The bar, made now if it is not yet.
+    pub fn get_or_init(&self) -> &ProgressBar {
+        self.cell.get_or_init(|| {
+            Progress {
+                visible: self.visible,
+            }
+            .downloading()
+        })
+    }
+
+    /// Removes the bar, if it was made.
+    pub fn clear(&self) {
+        if let Some(bar) = self.cell.get() {
+            bar.finish_and_clear();
+        }
     }
 }

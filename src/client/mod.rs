@@ -434,7 +434,7 @@ impl Client {
     ) -> Result<Generated, Error> {
         let path = path.as_ref();
         let (created, job) = self.submit_job(request, Some(path), key).await?;
-        self.finish(&created.id, job, path, wait).await
+        self.finish(&created.id, job, path, wait, None).await
     }
 
     /// Waits for an existing task and downloads it, recording each step in
@@ -446,6 +446,7 @@ impl Client {
         job: Option<i64>,
         path: &Path,
         wait: &WaitOptions,
+        progress: Option<DownloadProgress<'_>>,
     ) -> Result<Generated, Error> {
         let journal = self.inner.journal.as_ref().zip(job);
         let after = |source: Error| {
@@ -476,11 +477,56 @@ impl Client {
             None => wait.clone(),
         };
         let task = self.wait(task_id, &wait).await.map_err(after)?;
-        let file = self.download(&task, path).await.map_err(after)?;
+        let file = self
+            .download_with(&task, path, progress)
+            .await
+            .map_err(after)?;
         if let Some((j, job)) = journal {
             j.downloaded(job, &file).map_err(after)?;
         }
         Ok(Generated { task, file })
+    }
+
+    /// Matches an in-doubt Magnific create with the task it made, through
+    /// the list endpoint, where that is unambiguous: exactly one in-doubt job
+    /// for this endpoint, and exactly one listed task the journal does not
+    /// know. Returns the jobs reconciled (none for the other providers, which
+    /// have no list endpoint, or without a journal).
+    pub async fn reconcile_in_doubt(&self) -> Result<Vec<(i64, Task)>, Error> {
+        let Some(journal) = self.journal() else {
+            return Ok(Vec::new());
+        };
+        if self.provider() != Provider::Magnific {
+            return Ok(Vec::new());
+        }
+        let mine = |p: &str, base: &str| p == self.provider().name() && base == self.base_url();
+        let doubts: Vec<_> = journal
+            .in_doubt(std::time::Duration::ZERO)?
+            .into_iter()
+            .filter(|j| mine(&j.provider, &j.base_url))
+            .collect();
+        let [doubt] = doubts.as_slice() else {
+            return Ok(Vec::new());
+        };
+        let known: std::collections::HashSet<String> = journal
+            .jobs()?
+            .into_iter()
+            .filter(|j| j.provider == self.provider().name())
+            .filter_map(|j| j.task_id)
+            .collect();
+        let unknown: Vec<Task> = self
+            .list(None)
+            .await?
+            .into_iter()
+            .filter(|t| !known.contains(&t.id))
+            .collect();
+        match unknown.as_slice() {
+            [task] => {
+                journal.reconcile(doubt.id, task)?;
+                Ok(vec![(doubt.id, task.clone())])
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Runs many generations, at most `concurrency` at a time, yielding each

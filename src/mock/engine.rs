@@ -35,6 +35,12 @@ pub struct MockRequest {
     pub body: Bytes,
 }
 
+/// Where result URLs live.
+const VIDEOS: &str = "/__mock/videos/";
+
+/// The route name faults use for result URLs (besides a path prefix).
+pub const VIDEO_OPERATION: &str = "video";
+
 /// What to do with a request.
 #[derive(Debug)]
 pub enum Reply {
@@ -167,8 +173,14 @@ impl Engine {
 
     /// Answers one request.
     pub fn handle(&self, request: MockRequest) -> Reply {
-        let admin = request.path.starts_with("/__mock/");
-        let (operation, reply) = if admin {
+        // Result URLs live under /__mock/videos/ but behave like the API:
+        // faults fire on them and the request journal records them.
+        let video =
+            request.path.starts_with(VIDEOS) && matches!(request.method.as_str(), "GET" | "HEAD");
+        let admin = request.path.starts_with("/__mock/") && !video;
+        let (operation, reply) = if video {
+            (Some(VIDEO_OPERATION), self.video(&request))
+        } else if admin {
             (
                 None,
                 Reply::Respond {
@@ -284,6 +296,48 @@ impl Engine {
         (Some(operation), Reply::Respond { response, delay })
     }
 
+    /// A result URL: faults first (route `video` or a path prefix such as
+    /// `/__mock/videos`), then the MP4, or just its headers for HEAD.
+    fn video(&self, request: &MockRequest) -> Reply {
+        let mut delay = Duration::ZERO;
+        for kind in self.fired_faults(VIDEO_OPERATION, &request.path) {
+            match kind {
+                FaultKind::Latency(d) => delay += d,
+                FaultKind::Drop => return Reply::Drop { delay },
+                FaultKind::RateLimited { retry_after_secs } => {
+                    let mut response = json_response(
+                        429,
+                        "application/json",
+                        &json!({ "message": "Too many requests" }),
+                    );
+                    response
+                        .headers_mut()
+                        .insert(http::header::RETRY_AFTER, retry_after_secs.into());
+                    return Reply::Respond { response, delay };
+                }
+                FaultKind::Status(code) => {
+                    let response = json_response(
+                        code,
+                        "application/json",
+                        &json!({ "message": format!("injected {code}") }),
+                    );
+                    return Reply::Respond { response, delay };
+                }
+            }
+        }
+        let name = &request.path[VIDEOS.len()..];
+        let id = name.strip_suffix(".mp4").unwrap_or(name);
+        let mut response = self.video_file(id);
+        if request.method == http::Method::HEAD {
+            let length = response.body().len();
+            *response.body_mut() = Bytes::new();
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_LENGTH, length.into());
+        }
+        Reply::Respond { response, delay }
+    }
+
     /// The faults that fire for this request, in configuration order.
     fn fired_faults(&self, operation: &str, path: &str) -> Vec<FaultKind> {
         let mut faults = lock(&self.shared.faults);
@@ -384,10 +438,6 @@ impl Engine {
             }
             ("POST", p) if p.starts_with("/tasks/") => {
                 self.force_outcome(&p["/tasks/".len()..], &request.body)
-            }
-            ("GET", p) if p.starts_with("/videos/") => {
-                let id = p["/videos/".len()..].trim_end_matches(".mp4");
-                self.video_file(id)
             }
             _ => json_response(
                 404,

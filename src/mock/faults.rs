@@ -1,8 +1,9 @@
 //! Faults injected on demand: per route, always, by probability, or on a
 //! schedule. Written `ROUTE:KIND[:WHEN]`, for example
 //! `create_video_seedance_2_mini_720p:503:every=2`, `*:latency=250:p=0.1`,
-//! `getVideoTask:429=3:first=1`, `*:drop:p=0.05`. ROUTE is an operation id,
-//! a path prefix starting with `/`, or `*`.
+//! `getVideoTask:429=3:first=1`, `*:drop:p=0.05`, `video:latency=3000`.
+//! ROUTE is an operation id, `video` (result URLs), a path prefix starting
+//! with `/`, or `*`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -90,6 +91,7 @@ impl FromStr for Fault {
         let known = crate::fixtures::OPERATIONS
             .iter()
             .any(|o| o.operation_id == route);
+        let known = known || route == super::engine::VIDEO_OPERATION;
         if route != "*" && !route.starts_with('/') && !known {
             return Err(bad(&format!(
                 "`{route}` is no operation of the three documents (nor `*` or a path starting with `/`)"

@@ -1,0 +1,438 @@
+//! Batch files: JSON Lines, one job per line, whose keys are the `generate`
+//! options in snake_case. `resolution`, `duration` and `aspect_ratio` may be
+//! lists: a line expands into their cross product, one output file each.
+//!
+//! Every line is checked (its keys, their types, and the target provider's
+//! rules) before anything is paid for; an error names the line and the key
+//! as the file wrote it. Each job gets a stable key (a digest of its
+//! provider, request and output path), so running the same file again finds
+//! its jobs in the [`Journal`](crate::Journal) and resumes them.
+
+mod runner;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use runner::{run, BatchEvent, BatchOptions, JobOutcome, OnEvent};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{AspectRatio, Error, Media, Provider, Resolution, VideoRequest};
+
+/// One job of a batch: a line, or one variation of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchJob {
+    /// The line it comes from (1-based).
+    pub line: usize,
+    /// Its identity across runs (a digest of provider, request and output).
+    pub key: String,
+    /// Who runs it.
+    pub provider: Provider,
+    /// What is asked for.
+    pub request: VideoRequest,
+    /// The output file's name, relative to the output directory.
+    pub output: PathBuf,
+}
+
+/// The keys a line may have.
+const KEYS: &[&str] = &[
+    "prompt",
+    "provider",
+    "resolution",
+    "duration",
+    "aspect_ratio",
+    "seed",
+    "camera_fixed",
+    "image",
+    "image_end",
+    "reference_image",
+    "reference_video",
+    "reference_audio",
+    "audio",
+    "watermark",
+    "web_search",
+    "webhook_url",
+    "safety_checker",
+    "return_last_frame",
+    "safety_identifier",
+    "output",
+];
+
+/// The batch key for a library field name, as a validation error names it.
+fn key_for_field(field: &str) -> &str {
+    match field {
+        "first_frame" => "image",
+        "last_frame" => "image_end",
+        "reference_images" => "reference_image",
+        "reference_videos" => "reference_video",
+        other => other,
+    }
+}
+
+fn bad(line: usize, key: &str, reason: impl Into<String>) -> Error {
+    Error::validation(&format!("line {line}: `{key}`"), reason)
+}
+
+/// One line's fields, read with errors that name the key.
+struct Fields<'a> {
+    line: usize,
+    map: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(bad(
+                self.line,
+                key,
+                format!("must be a string, not {other}"),
+            )),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(bad(
+                self.line,
+                key,
+                format!("must be true or false, not {other}"),
+            )),
+        }
+    }
+
+    fn integer(&self, key: &str, v: &Value) -> Result<i64, Error> {
+        v.as_i64()
+            .ok_or_else(|| bad(self.line, key, format!("must be a whole number, not {v}")))
+    }
+
+    /// A value or a list of values (a variation), each read by `one`.
+    fn many<T>(
+        &self,
+        key: &str,
+        one: impl Fn(&Value) -> Result<T, Error>,
+    ) -> Result<Vec<Option<T>>, Error> {
+        match self.get(key) {
+            None => Ok(vec![None]),
+            Some(Value::Array(items)) if items.is_empty() => {
+                Err(bad(self.line, key, "is an empty list"))
+            }
+            Some(Value::Array(items)) => items.iter().map(|v| one(v).map(Some)).collect(),
+            Some(v) => Ok(vec![Some(one(v)?)]),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
+        let as_string = |v: &Value| match v {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(bad(
+                self.line,
+                key,
+                format!("must be a string, not {other}"),
+            )),
+        };
+        Ok(self.many(key, as_string)?.into_iter().flatten().collect())
+    }
+}
+
+/// Reads a batch file's text into jobs, checking every line against its
+/// provider's rules; `default_provider` serves lines without `provider`.
+pub fn parse(text: &str, default_provider: Provider) -> Result<Vec<BatchJob>, Error> {
+    let mut jobs = Vec::new();
+    let mut outputs: HashMap<PathBuf, usize> = HashMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let raw = raw.trim();
+        if raw.is_empty() || raw.starts_with("//") {
+            continue;
+        }
+        let value: Value = serde_json::from_str(raw)
+            .map_err(|e| Error::validation(&format!("line {line}"), format!("is not JSON: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(Error::validation(
+                &format!("line {line}"),
+                "must be a JSON object",
+            ));
+        };
+        for key in map.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(bad(
+                    line,
+                    key,
+                    format!("is not a batch key (expected one of {})", KEYS.join(", ")),
+                ));
+            }
+        }
+        for job in expand(&Fields { line, map: &map }, default_provider)? {
+            if let Some(first) = outputs.insert(job.output.clone(), line) {
+                return Err(bad(
+                    line,
+                    "output",
+                    format!(
+                        "{} is already written by line {first}",
+                        job.output.display()
+                    ),
+                ));
+            }
+            jobs.push(job);
+        }
+    }
+    Ok(jobs)
+}
+
+/// One line's jobs: the cross product of its variations.
+fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<BatchJob>, Error> {
+    let line = f.line;
+    let provider = match f.string("provider")? {
+        Some(p) => p.parse().map_err(|e: String| bad(line, "provider", e))?,
+        None => default_provider,
+    };
+    let resolutions = f.many("resolution", |v| {
+        let s = v
+            .as_str()
+            .ok_or_else(|| bad(line, "resolution", format!("must be a string, not {v}")))?;
+        s.parse::<Resolution>().map_err(|_| {
+            bad(
+                line,
+                "resolution",
+                format!("`{s}` is not one of 480p, 720p"),
+            )
+        })
+    })?;
+    let durations = f.many("duration", |v| f.integer("duration", v))?;
+    let ratios = f.many("aspect_ratio", |v| {
+        let s = v
+            .as_str()
+            .ok_or_else(|| bad(line, "aspect_ratio", format!("must be a string, not {v}")))?;
+        s.parse::<AspectRatio>().map_err(|e| match e {
+            Error::Validation { reason, .. } => bad(line, "aspect_ratio", reason),
+            other => other,
+        })
+    })?;
+    let base = base_request(f)?;
+    let varied = (resolutions.len() > 1, durations.len() > 1, ratios.len() > 1);
+    let stem = match f.string("output")? {
+        Some(name) => {
+            let path = Path::new(&name);
+            if path.is_absolute() || path.components().count() != 1 {
+                return Err(bad(
+                    line,
+                    "output",
+                    format!("`{name}` must be a plain file name"),
+                ));
+            }
+            name
+        }
+        None => format!(
+            "{line:03}-{}.mp4",
+            slug(base.prompt.as_deref().unwrap_or("video"))
+        ),
+    };
+    let mut jobs = Vec::new();
+    for resolution in &resolutions {
+        for duration in &durations {
+            for ratio in &ratios {
+                let mut request = base.clone();
+                request.resolution = *resolution;
+                request.duration = *duration;
+                request.aspect_ratio = *ratio;
+                request.validate(provider).map_err(|e| match e {
+                    Error::Validation { field, reason } => bad(line, key_for_field(&field), reason),
+                    Error::Unsupported { provider, feature } => Error::validation(
+                        &format!("line {line}"),
+                        format!("{provider} does not support {feature}"),
+                    ),
+                    other => other,
+                })?;
+                let mut suffix = Vec::new();
+                if varied.0 {
+                    suffix.push(request.effective_resolution().to_string());
+                }
+                if varied.1 {
+                    suffix.push(format!("{}s", duration.unwrap_or(5)));
+                }
+                if varied.2 {
+                    suffix.push(ratio.map_or("default".into(), |r| r.as_str().replace(':', "x")));
+                }
+                let output = PathBuf::from(with_suffix(&stem, &suffix.join("-")));
+                let key = job_key(provider, &request, &output);
+                jobs.push(BatchJob {
+                    line,
+                    key,
+                    provider,
+                    request,
+                    output,
+                });
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// The request a line describes, before its variations.
+fn base_request(f: &Fields<'_>) -> Result<VideoRequest, Error> {
+    let media = |key: &str| -> Result<Vec<Media>, Error> {
+        Ok(f.strings(key)?
+            .iter()
+            .map(|s| Media::from(s.as_str()))
+            .collect())
+    };
+    let seed = match f.get("seed") {
+        Some(v) => Some(f.integer("seed", v)?),
+        None => None,
+    };
+    let mut request = VideoRequest::default();
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution: _,
+        duration: _,
+        aspect_ratio: _,
+        seed: seed_field,
+        camera_fixed,
+        audio,
+        watermark,
+        safety_checker,
+        webhook_url,
+        web_search,
+        return_last_frame,
+        safety_identifier,
+    } = &mut request;
+    *prompt = f.string("prompt")?;
+    *first_frame = f.string("image")?.as_deref().map(Media::from);
+    *last_frame = f.string("image_end")?.as_deref().map(Media::from);
+    *reference_images = media("reference_image")?;
+    *reference_videos = media("reference_video")?;
+    *reference_audio = media("reference_audio")?;
+    *seed_field = seed;
+    *camera_fixed = f.boolean("camera_fixed")?;
+    *audio = f.boolean("audio")?;
+    *watermark = f.boolean("watermark")?;
+    *safety_checker = f.boolean("safety_checker")?;
+    *webhook_url = f.string("webhook_url")?;
+    *web_search = f.boolean("web_search")?.unwrap_or(false);
+    *return_last_frame = f.boolean("return_last_frame")?;
+    *safety_identifier = f.string("safety_identifier")?;
+    Ok(request)
+}
+
+/// `name.mp4` with `-suffix` before the extension (or nothing to add).
+fn with_suffix(name: &str, suffix: &str) -> String {
+    if suffix.is_empty() {
+        return name.to_string();
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}-{suffix}.{ext}"),
+        _ => format!("{name}-{suffix}"),
+    }
+}
+
+/// The first words of a prompt as a file-name part: `a-red-kite-over`.
+fn slug(prompt: &str) -> String {
+    let words: Vec<String> = prompt
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .map(|w| w.to_lowercase())
+        .collect();
+    let slug = words.join("-");
+    let slug: String = slug.chars().take(40).collect();
+    if slug.is_empty() {
+        "video".into()
+    } else {
+        slug
+    }
+}
+
+/// A job's identity: provider, request (as the journal records it) and output.
+fn job_key(provider: Provider, request: &VideoRequest, output: &Path) -> String {
+    let mut hash = Sha256::new();
+    hash.update(provider.name());
+    hash.update(b"\0");
+    hash.update(crate::journal::request_record(request).to_string());
+    hash.update(b"\0");
+    hash.update(output.to_string_lossy().as_bytes());
+    let digest = hash.finalize();
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("batch:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_with_lists_expands_into_named_variations() {
+        let text = r#"{"prompt": "A red kite over a beach", "resolution": ["480p", "720p"], "aspect_ratio": ["16:9", "9:16"]}
+{"prompt": "rain", "output": "rain.mp4", "duration": [5, 10]}
+{"prompt": "fog"}"#;
+        let jobs = parse(text, Provider::Magnific).unwrap();
+        let names: Vec<String> = jobs
+            .iter()
+            .map(|j| j.output.display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "001-a-red-kite-over-a-480p-16x9.mp4",
+                "001-a-red-kite-over-a-480p-9x16.mp4",
+                "001-a-red-kite-over-a-720p-16x9.mp4",
+                "001-a-red-kite-over-a-720p-9x16.mp4",
+                "rain-5s.mp4",
+                "rain-10s.mp4",
+                "003-fog.mp4",
+            ]
+        );
+        let keys: std::collections::HashSet<_> = jobs.iter().map(|j| &j.key).collect();
+        assert_eq!(keys.len(), 7, "every job has its own key");
+        assert_eq!(
+            parse(text, Provider::Magnific).unwrap(),
+            jobs,
+            "keys are stable"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key_as_written() {
+        let cases = [
+            (r#"{"prompt": "x", "duration": 7}"#, "line 1: `duration`"),
+            (
+                r#"{"prompt": "x", "image_end": "https://a/b.png"}"#,
+                "line 1: `image_end`",
+            ),
+            (r#"{"prompt": "x", "colour": "red"}"#, "line 1: `colour`"),
+            (r#"{"prompt": "x", "seed": "7"}"#, "line 1: `seed`"),
+            (
+                r#"{"prompt": "x", "resolution": ["480p", "1080p"]}"#,
+                "line 1: `resolution`",
+            ),
+            ("{\"prompt\": \"x\"}\nnot json", "line 2"),
+            (
+                r#"{"prompt": "x", "output": "../up.mp4"}"#,
+                "line 1: `output`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text, Provider::Magnific).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        let dup = "{\"prompt\": \"x\", \"output\": \"a.mp4\"}\n{\"prompt\": \"y\", \"output\": \"a.mp4\"}";
+        let err = parse(dup, Provider::Magnific).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: `output`") && err.contains("line 1"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! `seedance-mini batch FILE --out-dir DIR`: every line checked before
+//! anything is paid for, jobs run a few at a time through the journal, and
+//! running the same command again resumes instead of paying twice.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use indicatif::ProgressBar;
+
+use super::args::BatchArgs;
+use super::progress::Progress;
+use super::Session;
+use crate::batch::{self, BatchEvent, BatchOptions, JobOutcome};
+use crate::{Client, Error, Provider, WaitOptions};
+
+/// Exit code when some create is in doubt (see `seedance-mini --help`).
+pub const IN_DOUBT: u8 = 5;
+
+pub(crate) async fn run(
+    session: &Session<'_>,
+    args: &BatchArgs,
+    make_client: impl Fn(Provider) -> Result<Client, Error>,
+    wait: WaitOptions,
+) -> Result<u8, Error> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| {
+        Error::validation("FILE", format!("cannot read {}: {e}", args.file.display()))
+    })?;
+    let jobs = batch::parse(&text, session.cli.provider)?;
+    if jobs.is_empty() {
+        return Err(Error::validation(
+            "FILE",
+            format!("{} holds no jobs", args.file.display()),
+        ));
+    }
+    std::fs::create_dir_all(&args.out_dir).map_err(|e| {
+        Error::validation(
+            "--out-dir",
+            format!("cannot create {}: {e}", args.out_dir.display()),
+        )
+    })?;
+    super::check_output(&args.out_dir.join("probe.mp4"))
+        .map_err(|e| Error::validation("--out-dir", e.to_string()))?;
+    let mut clients = HashMap::new();
+    for job in &jobs {
+        if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(job.provider) {
+            slot.insert(make_client(job.provider)?);
+        }
+    }
+    let options = BatchOptions {
+        concurrency: args.concurrency,
+        wait,
+        resubmit_in_doubt: args.resubmit_in_doubt,
+    };
+    let (multi, total) = session.progress.batch(jobs.len() as u64);
+    let lines: Arc<Mutex<HashMap<PathBuf, ProgressBar>>> = Arc::default();
+    let json = session.out.json;
+    let quiet = session.cli.quiet;
+    let on_event = {
+        let (multi, total, lines) = (multi.clone(), total.clone(), lines.clone());
+        Arc::new(move |event: BatchEvent| {
+            if json {
+                println!("{}", serde_json::to_string(&event).unwrap_or_default());
+            }
+            let mut lines = lines.lock().unwrap_or_else(|p| p.into_inner());
+            match &event {
+                BatchEvent::Submitted {
+                    output, task_id, ..
+                }
+                | BatchEvent::Resumed {
+                    output, task_id, ..
+                } => {
+                    let line = Progress::job_line(&multi, &output.display().to_string());
+                    line.set_message(format!("{}  {task_id}", output.display()));
+                    lines.insert(output.clone(), line);
+                }
+                BatchEvent::Status {
+                    output,
+                    task_id,
+                    status,
+                    progress,
+                    ..
+                } => {
+                    if let Some(line) = lines.get(output) {
+                        let pct = progress.map(|p| format!(" {p}%")).unwrap_or_default();
+                        line.set_message(format!("{}  {task_id}  {status}{pct}", output.display()));
+                    }
+                }
+                BatchEvent::Finished {
+                    line: n,
+                    output,
+                    outcome,
+                    task_id,
+                    error,
+                } => {
+                    if let Some(line) = lines.remove(output) {
+                        line.finish_and_clear();
+                    }
+                    total.inc(1);
+                    if !json {
+                        let task = task_id
+                            .as_deref()
+                            .map(|t| format!("  {t}"))
+                            .unwrap_or_default();
+                        let why = error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default();
+                        let _ = multi.println(format!(
+                            "line {n}  {}  {outcome}{task}{why}",
+                            output.display()
+                        ));
+                        if multi.is_hidden() && !quiet {
+                            eprintln!("line {n}  {}  {outcome}{task}{why}", output.display());
+                        }
+                    }
+                }
+            }
+        })
+    };
+    let outcomes = tokio::select! {
+        outcomes = batch::run(&clients, &jobs, &args.out_dir, &options, on_event) => outcomes,
+        _ = session.stop.wait() => {
+            total.abandon();
+            let _ = multi.clear();
+            if json {
+                println!("{}", serde_json::json!({ "event": "interrupted", "exit_code": 130, "resume": "run the same batch command again" }));
+            } else {
+                eprintln!("interrupted: every task created so far is in the journal; run the same command again to resume");
+            }
+            std::process::exit(130);
+        }
+    };
+    total.finish_and_clear();
+    let count = |word: &str| outcomes.iter().filter(|o| o.word() == word).count();
+    let files: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            JobOutcome::Done { file, .. } | JobOutcome::Skipped { file } => {
+                Some(file.display().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let (done, skipped, failed, in_doubt, expired) = (
+        count("done"),
+        count("skipped"),
+        count("failed"),
+        count("in_doubt"),
+        count("expired"),
+    );
+    let code = if in_doubt > 0 {
+        IN_DOUBT
+    } else if failed + expired > 0 {
+        1
+    } else {
+        0
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "summary", "jobs": jobs.len(), "done": done, "skipped": skipped,
+                "failed": failed, "in_doubt": in_doubt, "expired": expired,
+                "files": files, "exit_code": code,
+            })
+        );
+    } else {
+        eprintln!(
+            "{} jobs: {done} done, {skipped} already done, {failed} failed, {in_doubt} in doubt, {expired} expired; {} files in {}",
+            jobs.len(),
+            files.len(),
+            args.out_dir.display()
+        );
+        if in_doubt > 0 {
+            eprintln!("in doubt: their creates may have made paid tasks no answer named; see `seedance-mini tasks`, and re-send them with --resubmit-in-doubt only if you accept paying again");
+        }
+    }
+    Ok(code)
+}

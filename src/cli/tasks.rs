@@ -1,0 +1,196 @@
+//! `seedance-mini tasks`: what the journal holds, and `tasks sync`, which
+//! polls the unfinished tasks and downloads finished ones before their URLs
+//! expire.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::Session;
+use crate::journal::{unix_now, JobRecord, JobState};
+use crate::{Client, Error, Journal, Provider, WaitOptions};
+
+/// The version of the `tasks --json` document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
+fn when(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+fn job_json(job: &JobRecord) -> serde_json::Value {
+    json!({
+        "job": job.id,
+        "id": job.task_id,
+        "provider": job.provider,
+        "state": job.state,
+        "status": job.status,
+        "prompt": job.prompt,
+        "output": job.output,
+        "video_urls": job.video_urls,
+        "file_bytes": job.file_bytes,
+        "file_sha256": job.file_sha256,
+        "error": job.error,
+        "created_at": job.created_at,
+        "expires_at": job.expires_at,
+        "base_url": job.base_url,
+    })
+}
+
+/// Lists the journal's jobs.
+pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
+    let jobs = journal.jobs()?;
+    if out.json {
+        let tasks: Vec<_> = jobs.iter().map(job_json).collect();
+        println!(
+            "{}",
+            json!({ "schema_version": SCHEMA_VERSION, "journal": journal.path(), "tasks": tasks })
+        );
+        return Ok(0);
+    }
+    if jobs.is_empty() {
+        println!("no tasks in {}", journal.path().display());
+        return Ok(0);
+    }
+    println!(
+        "{:<38} {:<11} {:<11} {:<30} {:<24} {:<16} {:<16}",
+        "ID", "PROVIDER", "STATUS", "PROMPT", "OUTPUT", "CREATED", "EXPIRES"
+    );
+    for job in &jobs {
+        let status = match job.state {
+            JobState::Submitted => job.status.clone().unwrap_or_else(|| "submitted".into()),
+            other => other.as_str().into(),
+        };
+        println!(
+            "{:<38} {:<11} {:<11} {:<30} {:<24} {:<16} {:<16}",
+            job.task_id.as_deref().unwrap_or("-"),
+            job.provider,
+            status,
+            short(job.prompt.as_deref().unwrap_or(""), 30),
+            short(
+                &job.output
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                24
+            ),
+            when(job.created_at),
+            job.expires_at.map(when).unwrap_or_else(|| "-".into()),
+        );
+    }
+    Ok(0)
+}
+
+/// Polls each unfinished task and downloads the finished ones with an
+/// output path, a few at a time. Returns 0 when nothing is left to do.
+pub(crate) async fn sync(
+    session: &Session<'_>,
+    journal: &Journal,
+    make_client: impl Fn(Provider, &str) -> Result<Client, Error>,
+    wait: &WaitOptions,
+) -> Result<u8, Error> {
+    let now = unix_now();
+    let open: Vec<JobRecord> = journal
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.task_id.is_some() && j.state == JobState::Submitted)
+        .collect();
+    let mut work = Vec::new();
+    for job in open {
+        let provider: Provider = job
+            .provider
+            .parse()
+            .map_err(|e: String| Error::validation("journal", e))?;
+        work.push((make_client(provider, &job.base_url)?, job));
+    }
+    let results: Vec<(JobRecord, Result<String, Error>)> = futures_util::stream::iter(work)
+        .map(|(client, job)| async move {
+            let id = job.task_id.clone().unwrap_or_default();
+            let result = match (&job.output, job.expired(now)) {
+                (_, true) => Err(Error::validation(
+                    "task",
+                    format!(
+                        "{id}: its result URL expired at {}",
+                        when(job.expires_at.unwrap_or(0))
+                    ),
+                )),
+                (Some(path), false) => client
+                    .finish(&id, Some(job.id), Path::new(path), wait, None)
+                    .await
+                    .map(|done| format!("saved {}", done.file.path.display())),
+                (None, false) => match client.get(&id).await {
+                    Ok(task) => journal
+                        .status(job.id, &task)
+                        .map(|()| task.status.as_word()),
+                    Err(e) => Err(e),
+                },
+            };
+            (job, result)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut failed = 0;
+    for (job, result) in &results {
+        let id = job.task_id.as_deref().unwrap_or("-");
+        match result {
+            Ok(what) if !session.out.json => println!("{id}  {}  {what}", job.provider),
+            Err(e) if !session.out.json => {
+                failed += 1;
+                println!("{id}  {}  failed: {e}", job.provider);
+            }
+            Err(_) => failed += 1,
+            Ok(_) => {}
+        }
+    }
+    if session.out.json {
+        let items: Vec<_> = results
+            .iter()
+            .map(|(job, r)| match r {
+                Ok(what) => json!({ "id": job.task_id, "provider": job.provider, "ok": true, "result": what }),
+                Err(e) => json!({ "id": job.task_id, "provider": job.provider, "ok": false, "error": e.to_string() }),
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({ "schema_version": SCHEMA_VERSION, "synced": items })
+        );
+    } else if results.is_empty() {
+        println!("nothing to sync in {}", journal.path().display());
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        assert_eq!(super::when(0), "1970-01-01 00:00");
+        assert_eq!(super::when(1_795_238_000), "2026-11-21 03:53");
+    }
+}

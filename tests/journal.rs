@@ -1,0 +1,263 @@
+//! The journal of paid tasks: every create recorded before it is sent, the
+//! task id on the answer, in-doubt creates never re-sent on their own, errors
+//! after a create that name the task, and writers that lose no rows, within
+//! one process and across processes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use seedance_mini::batch::{self, BatchEvent, BatchOptions, JobOutcome};
+use seedance_mini::journal::{JobState, NewJob};
+use seedance_mini::mock::{Fault, MockServer};
+use seedance_mini::{Client, Error, Journal, Provider, RetryPolicy, VideoRequest, WaitOptions};
+
+fn quick_wait() -> WaitOptions {
+    WaitOptions::new(Duration::from_secs(30))
+        .delays(Duration::from_millis(20), Duration::from_millis(100))
+}
+
+fn creates(mock: &MockServer) -> usize {
+    mock.engine()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && !r.path.starts_with("/__mock"))
+        .count()
+}
+
+async fn mock_with(faults: &[&str]) -> MockServer {
+    let mut builder = MockServer::builder().lifecycle(seedance_mini::mock::Lifecycle::Clock {
+        in_progress_after: Duration::from_millis(20),
+        done_after: Duration::from_millis(100),
+    });
+    for f in faults {
+        builder = builder.fault(f.parse::<Fault>().unwrap());
+    }
+    builder.start().await.unwrap()
+}
+
+fn client(mock: &MockServer, provider: Provider, journal: &Journal) -> Client {
+    Client::builder(provider)
+        .base_url(mock.url())
+        .api_key(seedance_mini::mock::DEFAULT_API_KEY)
+        .retry(RetryPolicy::none())
+        .journal(journal.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_generation_is_recorded_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let mock = mock_with(&[]).await;
+    let c = client(&mock, Provider::Magnific, &journal);
+    let out = dir.path().join("v.mp4");
+    let done = c
+        .generate(&VideoRequest::new("a kite"), &out, &quick_wait())
+        .await
+        .unwrap();
+    let jobs = journal.jobs().unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.task_id.as_deref(), Some(done.task.id.as_str()));
+    assert_eq!(job.status.as_deref(), Some("completed"));
+    assert_eq!(job.file_bytes, Some(done.file.bytes));
+    assert_eq!(job.file_sha256.as_deref(), Some(done.file.sha256.as_str()));
+    assert!(!job.video_urls.is_empty());
+    let ttl = job.expires_at.unwrap() - job.created_at;
+    assert!(
+        (86_390..=86_410).contains(&ttl),
+        "Magnific URLs last 24 h: {ttl}"
+    );
+    assert_eq!(job.request["prompt"], "a kite");
+}
+
+#[tokio::test]
+async fn a_failure_after_the_create_names_the_task_and_keeps_it_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    // Every video download fails: the task exists, the file does not.
+    let mock = mock_with(&["video:503"]).await;
+    let c = client(&mock, Provider::Anyfast, &journal);
+    let err = c
+        .generate(
+            &VideoRequest::new("a kite"),
+            dir.path().join("v.mp4"),
+            &quick_wait(),
+        )
+        .await
+        .unwrap_err();
+    let id = err.task_id().expect("the error names the task").to_string();
+    assert!(matches!(err, Error::AfterSubmit { .. }), "{err:?}");
+    assert_eq!(err.status(), Some(503));
+    let job = &journal.jobs().unwrap()[0];
+    assert_eq!(job.task_id.as_deref(), Some(id.as_str()));
+    assert_eq!(job.state, JobState::Submitted, "resumable, not failed");
+
+    // generate_many's items carry the id too.
+    let jobs = vec![(VideoRequest::new("b"), dir.path().join("b.mp4"))];
+    let wait = quick_wait();
+    let items: Vec<_> = c.generate_many(jobs, 2, &wait).collect().await;
+    assert!(items[0].result.is_err());
+    assert!(items[0].task_id.is_some());
+}
+
+#[tokio::test]
+async fn an_in_doubt_create_is_reported_not_resent_and_resent_once_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // The mock reads the create, then drops the connection.
+    let mock = mock_with(&["createSeedanceMini:drop:first=1"]).await;
+    let clients = HashMap::from([(
+        Provider::Anyfast,
+        client(&mock, Provider::Anyfast, &journal),
+    )]);
+    let jobs = batch::parse(
+        r#"{"prompt": "a kite", "output": "k.mp4"}"#,
+        Provider::Anyfast,
+    )
+    .unwrap();
+    let mut options = BatchOptions {
+        concurrency: 2,
+        wait: quick_wait(),
+        resubmit_in_doubt: false,
+    };
+    let events: Arc<Mutex<Vec<BatchEvent>>> = Arc::default();
+    let log = events.clone();
+    let on_event: batch::OnEvent = Arc::new(move |e| log.lock().unwrap().push(e));
+
+    for _ in 0..2 {
+        let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+        assert!(
+            matches!(outcomes[0], JobOutcome::InDoubt { .. }),
+            "{outcomes:?}"
+        );
+        assert_eq!(creates(&mock), 1, "never re-sent on its own");
+    }
+    assert_eq!(journal.in_doubt(Duration::ZERO).unwrap().len(), 1);
+
+    options.resubmit_in_doubt = true;
+    let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+    assert!(
+        matches!(outcomes[0], JobOutcome::Done { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(creates(&mock), 2, "re-sent exactly once when asked");
+    assert!(out.join("k.mp4").is_file());
+
+    // Running it again finds the file and sends nothing.
+    let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;
+    assert!(
+        matches!(outcomes[0], JobOutcome::Skipped { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(creates(&mock), 2);
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, BatchEvent::Submitted { .. })));
+}
+
+#[tokio::test]
+async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let mock = mock_with(&[]).await;
+    let c = client(&mock, Provider::Magnific, &journal);
+    // A create that reached the provider, recorded as in doubt.
+    let request = VideoRequest::new("a kite");
+    let job = journal
+        .begin(&NewJob {
+            key: None,
+            provider: Provider::Magnific,
+            base_url: c.base_url(),
+            request: &request,
+            output: None,
+        })
+        .unwrap();
+    journal
+        .mark_in_doubt(job, "timed out after sending")
+        .unwrap();
+    let made = Client::builder(Provider::Magnific)
+        .base_url(mock.url())
+        .api_key(seedance_mini::mock::DEFAULT_API_KEY)
+        .build()
+        .unwrap()
+        .submit(&request)
+        .await
+        .unwrap();
+    let reconciled = c.reconcile_in_doubt().await.unwrap();
+    assert_eq!(reconciled.len(), 1);
+    let record = journal.job(job).unwrap().unwrap();
+    assert_eq!(record.task_id.as_deref(), Some(made.id.as_str()));
+    assert_eq!(record.state, JobState::Submitted);
+}
+
+const ROWS: usize = 300;
+
+fn write_rows(path: &std::path::Path, who: &str) {
+    let journal = Journal::open(path).unwrap();
+    let request = VideoRequest::new(who);
+    for i in 0..ROWS {
+        let key = format!("{who}-{i}");
+        journal
+            .begin(&NewJob {
+                key: Some(&key),
+                provider: Provider::Anyfast,
+                base_url: "http://x",
+                request: &request,
+                output: None,
+            })
+            .unwrap();
+    }
+}
+
+/// Run by the test below as a child process; does nothing on its own.
+#[test]
+fn journal_child_writer() {
+    if let Ok(path) = std::env::var("SEEDANCE_MINI_TEST_JOURNAL") {
+        let who = std::env::var("SEEDANCE_MINI_TEST_WHO").unwrap();
+        write_rows(std::path::Path::new(&path), &who);
+    }
+}
+
+#[test]
+fn concurrent_writers_in_one_process_and_across_processes_lose_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.sqlite3");
+    // Two connections in this process, two child processes, all at once.
+    let children: Vec<_> = ["p1", "p2"]
+        .iter()
+        .map(|who| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "journal_child_writer", "--nocapture"])
+                .env("SEEDANCE_MINI_TEST_JOURNAL", &path)
+                .env("SEEDANCE_MINI_TEST_WHO", who)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let threads: Vec<_> = ["t1", "t2"]
+        .iter()
+        .map(|who| {
+            let path = path.clone();
+            std::thread::spawn(move || write_rows(&path, who))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let jobs = Journal::open(&path).unwrap().jobs().unwrap();
+    assert_eq!(jobs.len(), 4 * ROWS);
+    let keys: std::collections::HashSet<_> = jobs.iter().filter_map(|j| j.key.clone()).collect();
+    assert_eq!(keys.len(), 4 * ROWS);
+}
