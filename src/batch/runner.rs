@@ -194,6 +194,24 @@ pub async fn run(
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
+/// Removes the temporary files an earlier, killed run left beside `path`
+/// (a killed process cannot clean up after itself; this batch owns the file).
+fn remove_stale_parts(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.ends_with(".part") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The file is there and as long as the journal says it was written.
 fn file_is_whole(path: &Path, record: &JobRecord) -> bool {
     match (std::fs::metadata(path), record.file_bytes) {
@@ -210,6 +228,7 @@ async fn run_job(
     on_event: &OnEvent,
 ) -> JobOutcome {
     let path = out_dir.join(&job.output);
+    remove_stale_parts(&path);
     let prior = match client.journal().map(|j| j.job_by_key(&job.key)) {
         Some(Err(error)) => {
             return JobOutcome::Failed {

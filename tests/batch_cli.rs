@@ -1,0 +1,383 @@
+//! The journal through the command line, against the standalone mock in its
+//! own process: a batch killed with SIGKILL at each stage and run again
+//! finishes every job with exactly one create per job; a killed `generate`
+//! loses nothing; a bad batch line pays for nothing; `tasks --json` lists it
+//! all. Every wait here is for an event (a line of output, a request in the
+//! mock's journal), never a fixed sleep.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+
+const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
+
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock(extra: &[&str]) -> Mock {
+    let mut child = Command::new(BIN)
+        .args(["mock", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .trim_start_matches("mock listening on ")
+        .to_string();
+    assert!(url.starts_with("http://"), "{first}");
+    Mock { child, url }
+}
+
+/// The mock's request journal.
+fn requests(mock: &Mock) -> Vec<Value> {
+    let out = Command::new("curl")
+        .args(["-s", &format!("{}/__mock/requests", mock.url)])
+        .output();
+    match out {
+        Ok(out) => serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        Err(_) => http_get_json(&format!("{}/__mock/requests", mock.url)),
+    }
+}
+
+/// A GET without curl: one HTTP/1.0 request over a socket.
+fn http_get_json(url: &str) -> Vec<Value> {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_default()
+}
+
+fn count(mock: &Mock, method: &str, prefix: &str) -> usize {
+    requests(mock)
+        .iter()
+        .filter(|r| r["method"] == method && r["path"].as_str().unwrap_or("").starts_with(prefix))
+        .count()
+}
+
+fn creates(mock: &Mock) -> usize {
+    requests(mock)
+        .iter()
+        .filter(|r| {
+            r["method"] == "POST" && !r["path"].as_str().unwrap_or("").starts_with("/__mock")
+        })
+        .count()
+}
+
+fn cli(home: &Path, mock: &Mock, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env("SEEDANCE_MINI_HOME", home)
+        .env_remove("MAGNIFIC_API_KEY")
+        .args([
+            "--base-url",
+            &mock.url,
+            "--api-key",
+            "seedance-mini-mock-key",
+        ])
+        .args(args);
+    c
+}
+
+fn run(home: &Path, mock: &Mock, args: &[&str]) -> Output {
+    cli(home, mock, args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Eight jobs: four lines, one of which expands into four variations.
+const BATCH: &str = r#"{"prompt": "a red kite over a beach", "resolution": ["480p", "720p"], "aspect_ratio": ["16:9", "9:16"]}
+{"prompt": "a snail crossing a leaf", "resolution": "480p"}
+{"prompt": "a lighthouse in fog", "duration": 10, "output": "lighthouse.mp4"}
+{"prompt": "rain on a window", "aspect_ratio": "1:1"}
+{"prompt": "a paper boat", "resolution": "480p", "seed": 7}
+"#;
+
+/// Runs `batch --json` until `ready` says so from its events, then SIGKILLs it.
+fn kill_batch_when(home: &Path, mock: &Mock, dir: &Path, ready: impl Fn(&[Value], &Mock) -> bool) {
+    let file = dir.join("jobs.jsonl");
+    let out = dir.join("out");
+    let mut child = cli(home, mock, &["--json", "batch"])
+        .arg(&file)
+        .args(["--out-dir"])
+        .arg(&out)
+        .args(["--concurrency", "8"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx
+                .send(serde_json::from_str::<Value>(&line).unwrap())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(&events, mock) {
+        assert!(Instant::now() < deadline, "never ready: {events:?}");
+        if let Ok(e) = rx.recv_timeout(Duration::from_millis(50)) {
+            events.push(e);
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+fn rerun_and_check(home: &Path, mock: &Mock, dir: &Path, jobs: usize) {
+    let file = dir.join("jobs.jsonl");
+    let out = dir.join("out");
+    let again = cli(home, mock, &["--json", "batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--concurrency", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}{}",
+        text(&again.stdout),
+        text(&again.stderr)
+    );
+    let summary: Value = text(&again.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "summary")
+        .unwrap();
+    assert_eq!(summary["in_doubt"], 0, "{summary}");
+    assert_eq!(
+        summary["files"].as_array().unwrap().len(),
+        jobs,
+        "{summary}"
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), jobs, "no part files left: {files:?}");
+    for f in &files {
+        let (w, h, _) = common::probe_mp4(f);
+        assert!(w > 0 && h > 0, "{f:?}");
+    }
+    assert_eq!(creates(mock), jobs, "exactly one create per job");
+    let tasks = run(home, mock, &["--json", "tasks"]);
+    let doc: Value = serde_json::from_slice(&tasks.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let listed = doc["tasks"].as_array().unwrap();
+    assert_eq!(listed.len(), jobs);
+    assert!(
+        listed
+            .iter()
+            .all(|t| t["state"] == "done" && t["id"].is_string()),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_batch_killed_while_its_tasks_wait_resumes_with_one_create_per_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::write(dir.path().join("jobs.jsonl"), BATCH).unwrap();
+    let mock = mock(&["--lifecycle-ms", "200", "2500"]);
+    kill_batch_when(&home, &mock, dir.path(), |events, _| {
+        events.iter().filter(|e| e["event"] == "submitted").count() == 8
+    });
+    assert_eq!(creates(&mock), 8);
+    rerun_and_check(&home, &mock, dir.path(), 8);
+}
+
+#[test]
+fn a_batch_killed_mid_download_resumes_with_one_create_per_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::write(dir.path().join("jobs.jsonl"), BATCH).unwrap();
+    let mock = mock(&[
+        "--lifecycle-ms",
+        "50",
+        "200",
+        "--fault",
+        "video:latency=1500",
+    ]);
+    kill_batch_when(&home, &mock, dir.path(), |_, mock| {
+        count(mock, "GET", "/__mock/videos/") >= 1
+    });
+    rerun_and_check(&home, &mock, dir.path(), 8);
+}
+
+#[test]
+fn a_batch_killed_right_after_its_creates_resumes_with_one_create_per_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::write(dir.path().join("jobs.jsonl"), BATCH).unwrap();
+    // Tasks finish almost at once: the kill lands between the last create's
+    // answer and the downloads.
+    let mock = mock(&[
+        "--lifecycle-ms",
+        "50",
+        "100",
+        "--fault",
+        "video:latency=300",
+    ]);
+    kill_batch_when(&home, &mock, dir.path(), |events, _| {
+        events.iter().filter(|e| e["event"] == "submitted").count() == 8
+    });
+    rerun_and_check(&home, &mock, dir.path(), 8);
+}
+
+#[test]
+fn a_batch_killed_mid_create_reports_in_doubt_and_resends_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::write(dir.path().join("jobs.jsonl"), BATCH).unwrap();
+    // Creates take a second to answer; the kill lands while they are in flight.
+    let mock = mock(&[
+        "--fault",
+        "create_video_seedance_2_mini_720p:latency=1000",
+        "--fault",
+        "create_video_seedance_2_mini_480p:latency=1000",
+    ]);
+    kill_batch_when(&home, &mock, dir.path(), |_, mock| creates(mock) == 8);
+    let again = cli(&home, &mock, &["batch"])
+        .arg(dir.path().join("jobs.jsonl"))
+        .arg("--out-dir")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(5), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("8 in doubt"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(creates(&mock), 8, "nothing re-sent on its own");
+    let resent = cli(&home, &mock, &["batch"])
+        .arg(dir.path().join("jobs.jsonl"))
+        .arg("--out-dir")
+        .arg(dir.path().join("out"))
+        .arg("--resubmit-in-doubt")
+        .output()
+        .unwrap();
+    assert_eq!(resent.status.code(), Some(0), "{}", text(&resent.stderr));
+    assert_eq!(creates(&mock), 16, "each re-sent once, when asked");
+}
+
+#[test]
+fn a_bad_batch_line_pays_for_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let file = dir.path().join("jobs.jsonl");
+    std::fs::write(
+        &file,
+        "{\"prompt\": \"ok\"}\n{\"prompt\": \"ok too\"}\n{\"prompt\": \"bad\", \"duration\": 7}\n",
+    )
+    .unwrap();
+    let mock = mock(&[]);
+    let out = cli(&home, &mock, &["batch"])
+        .arg(&file)
+        .args(["--out-dir"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 3: `duration`"), "{err}");
+    assert_eq!(creates(&mock), 0);
+}
+
+#[test]
+fn a_killed_generate_loses_no_task_and_tasks_sync_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mock = mock(&["--lifecycle-ms", "200", "1500"]);
+    let video = dir.path().join("t.mp4");
+    let mut child = cli(&home, &mock, &["--quiet", "generate", "a kite", "-o"])
+        .arg(&video)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Mid-wait: the task is polled at least once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let tasks: Value =
+        serde_json::from_slice(&run(&home, &mock, &["--json", "tasks"]).stdout).unwrap();
+    let listed = tasks["tasks"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0]["id"].is_string(), "{tasks}");
+    assert_eq!(listed[0]["prompt"], "a kite");
+    let synced = run(&home, &mock, &["tasks", "sync"]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
+    assert!(video.is_file());
+    assert_eq!(creates(&mock), 1);
+}
+
+#[test]
+fn sigterm_while_waiting_prints_the_task_and_a_resume_command_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let mock = mock(&["--lifecycle-ms", "200", "60000"]);
+    let child = cli(&home, &mock, &["--json", "generate", "a kite", "-o"])
+        .arg(dir.path().join("t.mp4"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["interrupted"], true);
+    let id = doc["task"]["id"].as_str().unwrap();
+    let resume = doc["resume"].as_str().unwrap();
+    assert!(resume.contains(&format!("wait {id}")), "{resume}");
+    assert!(
+        !resume.contains("seedance-mini-mock-key"),
+        "the key is never printed: {resume}"
+    );
+}
