@@ -1,63 +1,82 @@
-//! Many generations at once, a few at a time, each result as it finishes.
+//! A resumable batch with variations, recorded in a journal.
 //!
 //! `cargo run --example batch --features mock`
 //! Uses `MAGNIFIC_API_KEY` when set (with Magnific's documented rate limit),
-//! else the mock. One failure (the `[mock:fail]` prompt) does not stop the rest.
+//! else the mock. One line expands into four variations (two resolutions by
+//! two aspect ratios); running the batch a second time finds every file in
+//! the journal and pays for nothing.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use seedance_mini::mock::client_from_env_or_mock;
-use seedance_mini::{Provider, Resolution, VideoRequest, WaitOptions};
+use seedance_mini::batch::{self, BatchEvent, BatchOptions};
+use seedance_mini::mock::MockServer;
+use seedance_mini::{Client, Journal, Provider, RateLimit, WaitOptions};
+
+const JOBS: &str = r#"{"prompt": "a red kite over a beach", "resolution": ["480p", "720p"], "aspect_ratio": ["16:9", "9:16"]}
+{"prompt": "a snail crossing a leaf", "resolution": "480p", "output": "snail.mp4"}
+{"prompt": "a lighthouse in fog", "duration": 10}
+"#;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, mock) = client_from_env_or_mock(Provider::Magnific).await?;
-    let dir = std::env::temp_dir().join("seedance-batch");
-    std::fs::create_dir_all(&dir)?;
-    let prompts = [
-        "a red kite over a beach",
-        "a snail crossing a leaf",
-        "a lighthouse in fog",
-        "rain on a window",
-    ];
-    let mut jobs: Vec<(VideoRequest, PathBuf)> = prompts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            (
-                VideoRequest::new(*p).resolution(Resolution::P480),
-                dir.join(format!("{i}.mp4")),
-            )
-        })
-        .collect();
-    if mock.is_some() {
-        jobs.push((
-            VideoRequest::new("this one fails [mock:fail]"),
-            dir.join("fails.mp4"),
-        ));
-    }
-    let wait = WaitOptions::new(Duration::from_secs(900));
-    let mut results = client.generate_many(jobs, 3, &wait);
-    let (mut ok, mut failed) = (0, 0);
-    while let Some(item) = results.next().await {
-        match item.result {
-            Ok(done) => {
-                ok += 1;
-                println!(
-                    "#{} {} -> {}",
-                    item.index,
-                    done.task.id,
-                    done.file.path.display()
-                );
-            }
-            Err(e) => {
-                failed += 1;
-                println!("#{} failed: {e}", item.index);
-            }
+    let dir = std::env::temp_dir().join(format!("seedance-batch-{}", std::process::id()));
+    let journal = Journal::open(dir.join("journal.sqlite3"))?;
+    let key = std::env::var("MAGNIFIC_API_KEY").ok();
+    let mock = match key {
+        Some(_) => None,
+        None => Some(MockServer::start().await?),
+    };
+    let mut builder = Client::builder(Provider::Magnific).journal(journal.clone());
+    builder = match (&key, &mock) {
+        (Some(key), _) => builder
+            .api_key(key.as_str())
+            .rate_limit(RateLimit::magnific()),
+        (None, Some(mock)) => builder
+            .base_url(mock.url())
+            .api_key(seedance_mini::mock::DEFAULT_API_KEY),
+        (None, None) => unreachable!("a mock runs when there is no key"),
+    };
+    let clients = HashMap::from([(Provider::Magnific, builder.build()?)]);
+
+    // Every line is checked before anything is paid for.
+    let jobs = batch::parse(JOBS, Provider::Magnific)?;
+    println!("{} jobs from {} lines", jobs.len(), JOBS.lines().count());
+    let options = BatchOptions {
+        concurrency: 4,
+        wait: WaitOptions::new(Duration::from_secs(900))
+            .delays(Duration::from_millis(100), Duration::from_secs(15)),
+        resubmit_in_doubt: false,
+    };
+    let on_event: batch::OnEvent = Arc::new(|event| {
+        if let BatchEvent::Finished {
+            output,
+            outcome,
+            task_id,
+            ..
+        } = event
+        {
+            println!(
+                "  {outcome:<8} {} {}",
+                output.display(),
+                task_id.unwrap_or_default()
+            );
         }
+    });
+    let out = dir.join("videos");
+    std::fs::create_dir_all(&out)?;
+    for run in ["first run", "second run (resumes from the journal)"] {
+        println!("{run}:");
+        let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+        let done = outcomes.iter().filter(|o| o.word() != "failed").count();
+        println!("  {done} of {} have their file", outcomes.len());
     }
-    println!("{ok} done, {failed} failed");
+    println!(
+        "journal: {} ({} jobs); try `sqlite3 {} 'select task_id, state, output from jobs'`",
+        journal.path().display(),
+        journal.jobs()?.len(),
+        journal.path().display()
+    );
     Ok(())
 }

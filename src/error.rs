@@ -113,8 +113,9 @@ pub enum Error {
         last: Option<Box<Task>>,
     },
 
-    /// The request could not be sent or its response not read.
-    #[error("transport error: {0}")]
+    /// The request could not be sent or its response not read. The message
+    /// names the URL and the root cause ("Connection refused").
+    #[error("transport error: {}", with_causes(.0))]
     Transport(#[from] reqwest::Error),
 
     /// A successful answer whose body did not decode as the document says
@@ -167,6 +168,22 @@ pub enum Error {
     /// A webhook delivery did not verify.
     #[error(transparent)]
     Webhook(#[from] crate::webhook::WebhookError),
+}
+
+/// An error and its sources, joined: reqwest's own message stops at
+/// "error sending request for url (...)", and the cause is what a user needs.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn fmt_params(params: &[InvalidParam]) -> String {

@@ -1,6 +1,5 @@
 //! What the command line accepts.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,22 +19,28 @@ use crate::{AspectRatio, Provider, Resolution};
 #[command(name = "seedance-mini", version, max_term_width = 100)]
 pub struct Cli {
     /// Start the embedded mock server in-process and use it: no key, no network.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub mock: bool,
 
     /// Which provider to call: magnific, anyfast or powertokens.
-    #[arg(long, global = true, env = "SEEDANCE_MINI_PROVIDER", default_value = "magnific", value_parser = parse_provider)]
+    #[arg(long, global = true, help_heading = "Global options", env = "SEEDANCE_MINI_PROVIDER", default_value = "magnific", value_parser = parse_provider)]
     pub provider: Provider,
 
     /// API key [default: $MAGNIFIC_API_KEY, $ANYFAST_API_KEY or $POWERTOKENS_API_KEY].
     /// For `mock`: a key the mock accepts (repeatable).
-    #[arg(long = "api-key", global = true, value_name = "KEY")]
+    #[arg(
+        long = "api-key",
+        global = true,
+        help_heading = "Global options",
+        value_name = "KEY"
+    )]
     pub api_keys: Vec<String>,
 
     /// Another endpoint (a mock, a proxy).
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "SEEDANCE_MINI_BASE_URL",
         value_name = "URL"
     )]
@@ -43,28 +48,43 @@ pub struct Cli {
 
     /// Send this header with every API call, replacing the client's own
     /// (repeatable), such as `--header 'Prefer: code=404'` for Prism.
-    #[arg(long = "header", global = true, value_name = "NAME: VALUE")]
+    #[arg(
+        long = "header",
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME: VALUE"
+    )]
     pub extra_headers: Vec<String>,
 
     /// The journal of paid tasks [default: $SEEDANCE_MINI_HOME/journal.sqlite3,
     /// else the platform's data directory; none with --mock].
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub journal: Option<PathBuf>,
 
     /// Keep no journal (a killed run can then lose a paid task's id).
-    #[arg(long, global = true, conflicts_with = "journal")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "journal"
+    )]
     pub no_journal: bool,
 
     /// Machine-readable JSON on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// No progress bars.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Log requests and retries to stderr (-vv for more).
-    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    #[arg(long, short, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// What to do.
@@ -97,6 +117,9 @@ pub enum Command {
         /// Save the video here when done.
         #[arg(short, long, value_name = "FILE.mp4")]
         output: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Save a finished task's video.
     Download {
@@ -105,6 +128,9 @@ pub enum Command {
         /// Where to save it.
         #[arg(short, long, value_name = "FILE.mp4")]
         output: PathBuf,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Run a batch file (JSON Lines, one job per line); re-running resumes it.
     Batch(BatchArgs),
@@ -116,6 +142,13 @@ pub enum Command {
     },
     /// Run the mock server until interrupted.
     Mock(MockArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), for `man -l -`.
+    Man,
     /// Work with webhook deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -126,13 +159,15 @@ pub enum Command {
 pub struct GenerateArgs {
     /// What the video shows.
     pub prompt: String,
-    /// 480p or 720p.
+    /// 480p or 720p [default: 720p].
     #[arg(long, value_parser = parse_resolution)]
     pub resolution: Option<Resolution>,
-    /// Seconds (Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, -1).
+    /// Seconds: Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, or -1
+    /// (the model picks) [default: the provider's, 5 s].
     #[arg(long, allow_negative_numbers = true)]
     pub duration: Option<i64>,
-    /// 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21 or adaptive.
+    /// Magnific: 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21. Anyfast and
+    /// Powertokens: 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, adaptive.
     #[arg(long, value_parser = parse_ratio)]
     pub aspect_ratio: Option<AspectRatio>,
     /// -1 (random) to 4294967295.
@@ -141,10 +176,11 @@ pub struct GenerateArgs {
     /// Keep the camera still.
     #[arg(long)]
     pub camera_fixed: bool,
-    /// First frame: a path or a URL.
+    /// First frame: a local path or a URL. Magnific sends a file as base64,
+    /// Anyfast as a data: URI (at most 30 MB); Powertokens takes URLs only.
     #[arg(long, value_name = "PATH|URL")]
     pub image: Option<String>,
-    /// Last frame: a path or a URL (needs --image).
+    /// Last frame, as --image (needs --image; not Powertokens).
     #[arg(long, value_name = "PATH|URL")]
     pub image_end: Option<String>,
     /// Reference image (Anyfast; repeatable).
@@ -183,9 +219,13 @@ pub struct GenerateArgs {
     /// Wait until the task finishes.
     #[arg(long)]
     pub wait: bool,
-    /// Save the video here (implies --wait).
+    /// Save the video here (implies --wait); an existing file is refused
+    /// before paying unless --force.
     #[arg(short, long, value_name = "FILE.mp4")]
     pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub wait_args: WaitArgs,
 }
@@ -225,14 +265,19 @@ pub struct WaitArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub max_wait: u64,
+    /// Seconds between polls at first (they grow up to 7.5 times this)
+    /// [default: 2, or 0.1 with --mock].
+    #[arg(long, value_name = "SECS")]
+    pub poll_interval: Option<f64>,
 }
 
 /// Options of `mock`.
 #[derive(Debug, Args)]
 pub struct MockArgs {
-    /// Where to listen.
+    /// Where to listen: HOST:PORT, such as 127.0.0.1:8080 or localhost:8080
+    /// (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
+    pub addr: String,
     /// Inject a fault: ROUTE:KIND[:WHEN], e.g. `*:503:every=3` (repeatable).
     #[arg(long, value_name = "FAULT")]
     pub fault: Vec<String>,

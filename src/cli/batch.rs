@@ -39,7 +39,7 @@ pub(crate) async fn run(
             format!("cannot create {}: {e}", args.out_dir.display()),
         )
     })?;
-    super::check_output(&args.out_dir.join("probe.mp4"))
+    super::check_output(&args.out_dir.join("probe.mp4"), true)
         .map_err(|e| Error::validation("--out-dir", e.to_string()))?;
     let mut clients = HashMap::new();
     for job in &jobs {
@@ -60,7 +60,7 @@ pub(crate) async fn run(
         let (multi, total, lines) = (multi.clone(), total.clone(), lines.clone());
         Arc::new(move |event: BatchEvent| {
             if json {
-                println!("{}", serde_json::to_string(&event).unwrap_or_default());
+                super::output::emit(serde_json::to_value(&event).unwrap_or_default());
             }
             let mut lines = lines.lock().unwrap_or_else(|p| p.into_inner());
             match &event {
@@ -124,7 +124,7 @@ pub(crate) async fn run(
             total.abandon();
             let _ = multi.clear();
             if json {
-                println!("{}", serde_json::json!({ "event": "interrupted", "exit_code": 130, "resume": "run the same batch command again" }));
+                super::output::emit(serde_json::json!({ "event": "interrupted", "exit_code": 130, "resume": "run the same batch command again" }));
             } else {
                 eprintln!("interrupted: every task created so far is in the journal; run the same command again to resume");
             }
@@ -157,14 +157,11 @@ pub(crate) async fn run(
         0
     };
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "event": "summary", "jobs": jobs.len(), "done": done, "skipped": skipped,
-                "failed": failed, "in_doubt": in_doubt, "expired": expired,
-                "files": files, "exit_code": code,
-            })
-        );
+        super::output::emit(serde_json::json!({
+            "event": "summary", "jobs": jobs.len(), "done": done, "skipped": skipped,
+            "failed": failed, "in_doubt": in_doubt, "expired": expired,
+            "files": files, "exit_code": code,
+        }));
     } else {
         eprintln!(
             "{} jobs: {done} done, {skipped} already done, {failed} failed, {in_doubt} in doubt, {expired} expired; {} files in {}",

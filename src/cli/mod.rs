@@ -36,18 +36,11 @@ pub fn exit_code(error: &Error) -> u8 {
 
 /// Parses the arguments, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.verbose > 0 {
-        let level = if cli.verbose > 1 {
-            "seedance_mini=trace"
-        } else {
-            "seedance_mini=debug"
-        };
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(level)
-            .init();
-    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
+    init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,7 +62,74 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A parse error: clap's own text, or under `--json` one JSON document.
+fn parse_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args().any(|a| a == "--json");
+    if !wants_json
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.split("\n\nUsage:").next().unwrap_or_default();
+    let error = first
+        .trim_start_matches("error: ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    output::emit(serde_json::json!({
+        "error": error,
+        "kind": e.kind().as_str().unwrap_or("usage"),
+        "exit_code": 2,
+    }));
+    ExitCode::from(2)
+}
+
+/// Logs to stderr: `RUST_LOG` when set; else `-v` info, `-vv` debug,
+/// `-vvv` trace; nothing by default. Colours only on a terminal.
+fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let filter = match (from_env, verbose) {
+        (Some(spec), _) => spec,
+        (None, 0) => return,
+        (None, 1) => "seedance_mini=info".into(),
+        (None, 2) => "seedance_mini=debug".into(),
+        (None, _) => "seedance_mini=trace,reqwest=debug,hyper_util=debug".into(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("seedance_mini=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
+}
+
 async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
+    if let Command::Completions { shell } = &cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(
+            *shell,
+            &mut command,
+            "seedance-mini",
+            &mut std::io::stdout(),
+        );
+        return Ok(0);
+    }
+    if let Command::Man = &cli.command {
+        let command = <Cli as clap::CommandFactory>::command();
+        clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout())
+            .map_err(|e| crate::download::io_at(Path::new("stdout"), e))?;
+        return Ok(0);
+    }
     if let Command::Mock(args) = &cli.command {
         return serve_mock(cli, args, out).await;
     }
@@ -91,7 +151,22 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         let journal = journal.ok_or_else(no_journal)?;
         return tasks::list(&journal, out);
     }
-    // The embedded mock lives as long as this command.
+    // The embedded mock lives as long as this command: a task id from an
+    // earlier command cannot be in it.
+    if let (
+        true,
+        Command::Status { id } | Command::Wait { id, .. } | Command::Download { id, .. },
+    ) = (cli.mock, &cli.command)
+    {
+        return Err(Error::validation(
+            "--mock",
+            format!(
+                "starts a fresh mock for each command, so task {id} from an earlier one is not in it. \
+                 For a session, run `seedance-mini mock` in another terminal and pass \
+                 --base-url http://127.0.0.1:8080 --api-key seedance-mini-mock-key to every command"
+            ),
+        ));
+    }
     let mock = if cli.mock {
         Some(MockServer::start().await?)
     } else {
@@ -107,7 +182,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         out,
     };
     match &cli.command {
-        Command::Generate(args) => generate(&session, &client, args, waits(&args.wait_args)).await,
+        Command::Generate(args) => generate(&session, &client, args, waits(&args.wait_args)?).await,
         Command::Status { id } => {
             out.task(&client.get(id).await?, &Asked::default(), None);
             Ok(0)
@@ -116,9 +191,14 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             out.tasks(&client.list(*resolution).await?);
             Ok(0)
         }
-        Command::Wait { id, wait, output } => {
+        Command::Wait {
+            id,
+            wait,
+            output,
+            force,
+        } => {
             if let Some(path) = output {
-                check_output(path)?;
+                check_output(path, *force)?;
                 let job = match client.journal() {
                     Some(j) => Some(j.adopt(
                         client.provider(),
@@ -134,17 +214,17 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                     id,
                     job,
                     path,
-                    &waits(wait),
+                    &waits(wait)?,
                     &Asked::default(),
                 )
                 .await;
             }
-            let task = session.wait(&client, id, &waits(wait), None).await?;
+            let task = session.wait(&client, id, &waits(wait)?, None).await?;
             out.task(&task, &Asked::default(), None);
             Ok(0)
         }
-        Command::Download { id, output } => {
-            check_output(output)?;
+        Command::Download { id, output, force } => {
+            check_output(output, *force)?;
             let task = client.get(id).await?;
             let bar = progress.downloading();
             let shown = bar.clone();
@@ -171,9 +251,11 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Batch(args) => {
-            let journal = journal.ok_or_else(no_journal)?;
-            let make = |p| make_client(cli, p, mock.as_ref(), Some(journal.clone()));
-            batch::run(&session, args, make, waits(&args.wait)).await
+            if journal.is_none() && !cli.quiet {
+                eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
+            }
+            let make = |p| make_client(cli, p, mock.as_ref(), journal.clone());
+            batch::run(&session, args, make, waits(&args.wait)?).await
         }
         Command::Tasks {
             action: Some(TasksAction::Sync { wait }),
@@ -189,13 +271,15 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                     }
                     c.build()
                 },
-                &waits(wait),
+                &waits(wait)?,
             )
             .await
         }
-        Command::Tasks { action: None } | Command::Mock(_) | Command::Webhook(_) => {
-            unreachable!("handled above")
-        }
+        Command::Tasks { action: None }
+        | Command::Mock(_)
+        | Command::Webhook(_)
+        | Command::Completions { .. }
+        | Command::Man => unreachable!("handled above"),
     }
 }
 
@@ -246,13 +330,12 @@ impl Session<'_> {
     pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> ! {
         let hint = resume_hint(self.cli, client, id, output);
         if self.out.json {
-            let doc = serde_json::json!({
+            output::emit(serde_json::json!({
                 "interrupted": true,
                 "task": { "id": id, "provider": client.provider().name() },
                 "resume": hint.trim_start_matches("resume with: "),
                 "exit_code": 130,
-            });
-            println!("{doc}");
+            }));
         } else {
             eprintln!(
                 "interrupted: task {id} is still running at {}.",
@@ -297,13 +380,22 @@ fn resume_hint(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> S
     )
 }
 
-fn wait_options(args: &WaitArgs, mock: bool) -> WaitOptions {
+fn wait_options(args: &WaitArgs, mock: bool) -> Result<WaitOptions, Error> {
     let max = Duration::from_secs(args.max_wait);
-    if mock {
-        WaitOptions::new(max).delays(Duration::from_millis(100), Duration::from_millis(500))
-    } else {
-        WaitOptions::new(max).delays(Duration::from_secs(2), Duration::from_secs(15))
-    }
+    let first = match args.poll_interval {
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
+            Duration::from_secs_f64(secs)
+        }
+        Some(secs) => {
+            return Err(Error::validation(
+                "--poll-interval",
+                format!("{secs} is not between 0 and 3600 seconds"),
+            ))
+        }
+        None if mock => Duration::from_millis(100),
+        None => Duration::from_secs(2),
+    };
+    Ok(WaitOptions::new(max).delays(first, first.mul_f64(7.5)))
 }
 
 fn no_journal() -> Error {
@@ -410,7 +502,7 @@ fn make_client(
 /// Refuses an output path that could not be written, before paying for a
 /// video: its directory must exist and take a new file (proved by creating
 /// and removing one).
-pub(crate) fn check_output(path: &Path) -> Result<(), Error> {
+pub(crate) fn check_output(path: &Path, force: bool) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -425,6 +517,15 @@ pub(crate) fn check_output(path: &Path) -> Result<(), Error> {
         return Err(Error::validation(
             "--output",
             format!("{} is a directory", path.display()),
+        ));
+    }
+    if path.exists() && !force {
+        return Err(Error::validation(
+            "--output",
+            format!(
+                "{} already exists; pass --force to overwrite it",
+                path.display()
+            ),
         ));
     }
     let probe = dir.join(format!(
@@ -548,7 +649,7 @@ async fn generate(
     let req = request(args);
     req.validate(client.provider()).map_err(in_flags)?;
     if let Some(path) = &args.output {
-        check_output(path)?;
+        check_output(path, args.force)?;
     }
     let asked = Asked {
         resolution: Some(req.effective_resolution().to_string()),
@@ -558,6 +659,7 @@ async fn generate(
     let Some(path) = args.output.as_deref() else {
         if !args.wait {
             out.task(&task, &asked, None);
+            mock_url_note(session);
             if !out.json && !cli.quiet {
                 eprintln!(
                     "next: seedance-mini --provider {} wait {} -o video.mp4",
@@ -572,12 +674,20 @@ async fn generate(
         }
         let task = session.wait(client, &task.id, &wait, None).await?;
         out.task(&task, &asked, None);
+        mock_url_note(session);
         return Ok(0);
     };
     if !out.json && !cli.quiet {
         eprintln!("submitted task {} ({})", task.id, task.status);
     }
     finish(session, client, &task.id, job, path, &wait, &asked).await
+}
+
+/// Under `--mock`, printed URLs die with the command: say so.
+fn mock_url_note(session: &Session<'_>) {
+    if session.cli.mock && !session.out.json && !session.cli.quiet {
+        eprintln!("note: the embedded mock stops with this command, and its task and URLs with it; use -o to keep the video");
+    }
 }
 
 /// Submits; a stop signal during the call still waits for its answer
@@ -646,9 +756,19 @@ async fn finish(
     Ok(0)
 }
 
+/// `HOST:PORT` (a name such as `localhost`, or an IP) as a socket address.
+async fn resolve_addr(addr: &str) -> Result<std::net::SocketAddr, Error> {
+    let mut found = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| Error::validation("--addr", format!("`{addr}` is not HOST:PORT: {e}")))?;
+    found
+        .next()
+        .ok_or_else(|| Error::validation("--addr", format!("`{addr}` resolves to no address")))
+}
+
 async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error> {
     let mut builder = MockServer::builder()
-        .addr(args.addr)
+        .addr(resolve_addr(&args.addr).await?)
         .video_ttl(Duration::from_secs(args.video_ttl))
         .max_tasks(args.max_tasks)
         .journal_size(args.journal_size)
@@ -672,7 +792,10 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     }
     let keys = builder.config().api_keys.clone();
     let secret = builder.config().webhook_secret.clone();
-    let mock = builder.start().await?;
+    let mock = builder
+        .start()
+        .await
+        .map_err(|e| Error::validation("--addr", format!("cannot listen on {}: {e}", args.addr)))?;
     // A reader that went away (a closed pipe) must not bring the server down.
     let mut stdout = std::io::stdout().lock();
     let _ = if out.json {

@@ -6,6 +6,17 @@ use crate::download::Downloaded;
 use crate::webhook::WebhookEvent;
 use crate::{Error, Task};
 
+/// The version of every `--json` document's shape; documented in the README.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Prints one JSON document on stdout, with its `schema_version`.
+pub fn emit(mut doc: Value) {
+    if let Value::Object(map) = &mut doc {
+        map.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    }
+    println!("{doc}");
+}
+
 /// Prints for people or for programs.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -24,7 +35,7 @@ pub fn task_json(task: &Task) -> Value {
     json!({
         "id": task.id,
         "provider": task.provider.name(),
-        "status": task.status.to_string(),
+        "status": task.status.as_word(),
         "progress": task.progress,
         "video_urls": task.video_urls,
         "error": task.error,
@@ -42,9 +53,9 @@ impl Output {
                 doc["duration"] = json!(d);
             }
             if let Some(f) = file {
-                doc["file"] = json!({ "path": f.path, "bytes": f.bytes });
+                doc["file"] = json!({ "path": f.path, "bytes": f.bytes, "sha256": f.sha256 });
             }
-            println!("{doc}");
+            emit(doc);
             return;
         }
         let mut line = format!("task {}  {}  {}", task.id, task.provider, task.status);
@@ -69,10 +80,7 @@ impl Output {
 
     pub fn tasks(&self, tasks: &[Task]) {
         if self.json {
-            println!(
-                "{}",
-                json!({ "tasks": tasks.iter().map(task_json).collect::<Vec<_>>() })
-            );
+            emit(json!({ "tasks": tasks.iter().map(task_json).collect::<Vec<_>>() }));
         } else if tasks.is_empty() {
             println!("no tasks");
         } else {
@@ -84,9 +92,8 @@ impl Output {
 
     pub fn event(&self, event: &WebhookEvent) {
         if self.json {
-            println!(
-                "{}",
-                json!({ "valid": true, "id": event.id, "task_id": event.task_id, "status": event.status.to_string(), "generated": event.generated })
+            emit(
+                json!({ "valid": true, "id": event.id, "task_id": event.task_id, "status": event.status.as_word(), "generated": event.generated }),
             );
         } else {
             println!(
@@ -101,18 +108,23 @@ impl Output {
     pub fn error(&self, error: &Error, code: u8) {
         if self.json {
             let mut doc = json!({ "error": error.to_string(), "exit_code": code });
+            if let Some(id) = error.task_id() {
+                doc["task_id"] = json!(id);
+            }
+            if let Some(status) = error.status() {
+                doc["status"] = json!(status);
+            }
             match error {
                 Error::TaskFailed(task) => doc["task"] = task_json(task),
                 Error::ExceededMaxWait {
                     last: Some(task), ..
                 } => doc["task"] = task_json(task),
-                Error::Api { status, body, .. } | Error::Unauthorized { status, body, .. } => {
-                    doc["status"] = json!(status);
+                Error::Api { body, .. } | Error::Unauthorized { body, .. } => {
                     doc["body"] = json!(crate::error::excerpt(body));
                 }
                 _ => {}
             }
-            println!("{doc}");
+            emit(doc);
         } else {
             eprintln!("error: {error}");
         }

@@ -11,9 +11,6 @@ use super::Session;
 use crate::journal::{unix_now, JobRecord, JobState};
 use crate::{Client, Error, Journal, Provider, WaitOptions};
 
-/// The version of the `tasks --json` document's shape.
-pub const SCHEMA_VERSION: u32 = 1;
-
 /// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
 fn when(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -67,10 +64,7 @@ pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
     let jobs = journal.jobs()?;
     if out.json {
         let tasks: Vec<_> = jobs.iter().map(job_json).collect();
-        println!(
-            "{}",
-            json!({ "schema_version": SCHEMA_VERSION, "journal": journal.path(), "tasks": tasks })
-        );
+        super::output::emit(json!({ "journal": journal.path(), "tasks": tasks }));
         return Ok(0);
     }
     if jobs.is_empty() {
@@ -176,10 +170,7 @@ pub(crate) async fn sync(
                 Err(e) => json!({ "id": job.task_id, "provider": job.provider, "ok": false, "error": e.to_string() }),
             })
             .collect();
-        println!(
-            "{}",
-            json!({ "schema_version": SCHEMA_VERSION, "synced": items })
-        );
+        super::output::emit(json!({ "synced": items }));
     } else if results.is_empty() {
         println!("nothing to sync in {}", journal.path().display());
     }
