@@ -182,6 +182,6 @@ mod tests {
     #[test]
     fn dates_are_utc_civil_dates() {
         assert_eq!(super::when(0), "1970-01-01 00:00");
-        assert_eq!(super::when(1_795_238_000), "2026-11-21 03:53");
+        assert_eq!(super::when(1_795_238_000), "2026-11-21 05:13");
     }
 }
