@@ -802,7 +802,7 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
         writeln!(
             stdout,
             "{}",
-            serde_json::json!({ "url": mock.url(), "api_keys": keys, "webhook_secret": secret })
+            serde_json::json!({ "schema_version": output::SCHEMA_VERSION, "url": mock.url(), "api_keys": keys, "webhook_secret": secret })
         )
     } else {
         writeln!(stdout, "mock listening on {}", mock.url())
