@@ -120,12 +120,18 @@ pub(crate) async fn run(
     };
     let outcomes = tokio::select! {
         outcomes = batch::run(&clients, &jobs, &args.out_dir, &options, on_event) => outcomes,
-        _ = session.stop.wait() => {
+        signal = session.stop.wait() => {
             total.abandon();
             let _ = multi.clear();
+            if signal == super::signals::Signal::Interrupt && !multi.is_hidden() {
+                // The `^C` echo wrapped below indicatif's last full-width
+                // line, so its clear stopped one line short: erase that one.
+                eprint!("\x1b[1A\r\x1b[2K");
+            }
             if json {
                 super::output::emit(serde_json::json!({ "event": "interrupted", "exit_code": 130, "resume": "run the same batch command again" }));
             } else {
+                super::clear_line();
                 eprintln!("interrupted: every task created so far is in the journal; run the same command again to resume");
             }
             std::process::exit(130);

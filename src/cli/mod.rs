@@ -337,6 +337,7 @@ impl Session<'_> {
                 "exit_code": 130,
             }));
         } else {
+            clear_line();
             eprintln!(
                 "interrupted: task {id} is still running at {}.",
                 client.provider()
@@ -344,6 +345,15 @@ impl Session<'_> {
             eprintln!("{hint}");
         }
         std::process::exit(130);
+    }
+}
+
+/// On a terminal, erases the current line: the tty's `^C` echo can leave the
+/// spinner's text behind after indicatif has cleared its own line.
+pub(crate) fn clear_line() {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
     }
 }
 
@@ -660,7 +670,7 @@ async fn generate(
         if !args.wait {
             out.task(&task, &asked, None);
             mock_url_note(session);
-            if !out.json && !cli.quiet {
+            if !out.json && !cli.quiet && !cli.mock {
                 eprintln!(
                     "next: seedance-mini --provider {} wait {} -o video.mp4",
                     client.provider(),

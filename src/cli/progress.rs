@@ -6,7 +6,53 @@ use std::io::IsTerminal;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+
+/// stderr, three columns narrower than it is. indicatif pads each line to the
+/// terminal's width and leaves the cursor at the edge; the `^C` a terminal
+/// echoes on Ctrl-C then wraps to a new line, and indicatif's clear misses
+/// the spinner's text. With a margin the echo stays on the spinner's line.
+#[derive(Debug)]
+struct Margin(console::Term);
+
+impl TermLike for Margin {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(3).max(20)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Where a visible single-line bar draws: stderr with a margin, at most 15
+/// times a second.
+fn stderr_target() -> ProgressDrawTarget {
+    ProgressDrawTarget::term_like_with_hz(Box::new(Margin(console::Term::stderr())), 15)
+}
 
 use crate::Task;
 
@@ -27,9 +73,11 @@ impl Progress {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
         };
-        if !self.visible {
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-        }
+        bar.set_draw_target(if self.visible {
+            stderr_target()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
         bar.set_style(
             ProgressStyle::with_template(style).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
@@ -64,6 +112,8 @@ impl Progress {
 
     /// Lines for a batch: a total bar of `total` jobs, and one line per job.
     pub fn batch(&self, total: u64) -> (MultiProgress, ProgressBar) {
+        // Several lines rely on the terminal's own wrap at its full width, so
+        // the batch view draws on plain stderr (no margin).
         let multi = if self.visible {
             MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
         } else {
@@ -74,6 +124,7 @@ impl Progress {
             ProgressStyle::with_template("{bar:30} {pos}/{len} jobs [{elapsed}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        bar.enable_steady_tick(Duration::from_millis(250));
         (multi, bar)
     }
 

@@ -6,39 +6,53 @@ use tokio::sync::watch;
 
 /// Resolves once a stop signal arrived.
 pub struct Stop {
-    stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<Option<Signal>>,
+}
+
+/// Which signal stopped the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C: the terminal echoed `^C` where the cursor was.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
 }
 
 impl Stop {
     /// Installs the handlers.
     pub fn listen() -> std::io::Result<Self> {
-        let (tx, stopped) = watch::channel(false);
+        let (tx, stopped) = watch::channel(None);
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
             let mut term = signal(SignalKind::terminate())?;
             let mut int = signal(SignalKind::interrupt())?;
             tokio::spawn(async move {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                let _ = tx.send(true);
+                let which = tokio::select! {
+                    _ = term.recv() => Signal::Terminate,
+                    _ = int.recv() => Signal::Interrupt,
+                };
+                let _ = tx.send(Some(which));
             });
         }
         #[cfg(not(unix))]
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
-            let _ = tx.send(true);
+            let _ = tx.send(Some(Signal::Interrupt));
         });
         Ok(Stop { stopped })
     }
 
-    /// Waits for a stop signal.
-    pub async fn wait(&self) {
+    /// Waits for a stop signal, and says which.
+    pub async fn wait(&self) -> Signal {
         let mut stopped = self.stopped.clone();
-        if stopped.wait_for(|s| *s).await.is_err() {
-            std::future::pending::<()>().await;
+        let which = match stopped.wait_for(|s| s.is_some()).await {
+            Ok(which) => *which,
+            Err(_) => None,
+        };
+        match which {
+            Some(signal) => signal,
+            None => std::future::pending().await,
         }
     }
 }

@@ -71,8 +71,10 @@ pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
         println!("no tasks in {}", journal.path().display());
         return Ok(0);
     }
+    // Dates as `MM-DD HH:MM` (UTC), to fit 120 columns.
+    let short_when = |secs: i64| when(secs)[5..].to_string();
     println!(
-        "{:<38} {:<11} {:<11} {:<30} {:<24} {:<16} {:<16}",
+        "{:<36} {:<11} {:<11} {:<24} {:<18} {:<11} {:<11}",
         "ID", "PROVIDER", "STATUS", "PROMPT", "OUTPUT", "CREATED", "EXPIRES"
     );
     for job in &jobs {
@@ -81,20 +83,20 @@ pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
             other => other.as_str().into(),
         };
         println!(
-            "{:<38} {:<11} {:<11} {:<30} {:<24} {:<16} {:<16}",
+            "{:<36} {:<11} {:<11} {:<24} {:<18} {:<11} {:<11}",
             job.task_id.as_deref().unwrap_or("-"),
             job.provider,
             status,
-            short(job.prompt.as_deref().unwrap_or(""), 30),
+            short(job.prompt.as_deref().unwrap_or(""), 24),
             short(
                 &job.output
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
-                24
+                18
             ),
-            when(job.created_at),
-            job.expires_at.map(when).unwrap_or_else(|| "-".into()),
+            short_when(job.created_at),
+            job.expires_at.map(short_when).unwrap_or_else(|| "-".into()),
         );
     }
     Ok(0)
