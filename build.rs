@@ -51,7 +51,7 @@ fn run() -> Result<(), String> {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let original: Value = serde_yaml::from_str(&text)
+        let original: Value = serde_saphyr::from_str(&text)
             .map_err(|e| format!("{}: not valid YAML: {e}", provider.file))?;
         // The mock validates against exactly the document the client came from.
         write_if_changed(&out.join(format!("{}.yaml", provider.name)), &text)?;

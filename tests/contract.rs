@@ -314,7 +314,7 @@ fn snake(op: &str) -> String {
 fn every_operation_has_a_generated_method_and_a_contract_test() {
     let mut seen = Vec::new();
     for (provider, file) in DOCUMENTS {
-        let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         for (_, item) in doc["paths"].as_object().unwrap() {
             for (_, op) in item.as_object().unwrap() {
                 let Some(id) = op.get("operationId").and_then(Value::as_str) else {
