@@ -33,3 +33,5 @@ pub use task::{RawTask, Task, TaskStatus};
 pub use wait::WaitOptions;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "spec-diff")]
+pub mod spec;

@@ -142,6 +142,9 @@ pub enum Command {
     },
     /// Run the mock server until interrupted.
     Mock(MockArgs),
+    /// Work with OpenAPI documents.
+    #[command(subcommand)]
+    Spec(SpecCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell.
@@ -299,6 +302,22 @@ pub struct MockArgs {
     /// Requests kept for `GET /__mock/requests`.
     #[arg(long, default_value_t = 1_000)]
     pub journal_size: usize,
+}
+
+/// `spec` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// What changed between OLD and NEW, and whether it breaks code built
+    /// from OLD. Exit codes: 0 nothing breaks, 1 breaking changes found,
+    /// 2 bad input (unreadable, not YAML, not OpenAPI 3).
+    Diff {
+        /// Compare NEW with the document compiled into this build.
+        #[arg(long, value_name = "PROVIDER", value_parser = parse_provider)]
+        vendored: Option<Provider>,
+        /// OLD.yaml NEW.yaml, or only NEW.yaml with --vendored.
+        #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `webhook` subcommands.

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, GenerateArgs, MockArgs, TasksAction, WaitArgs, WebhookCommand};
+use args::{Command, GenerateArgs, MockArgs, SpecCommand, TasksAction, WaitArgs, WebhookCommand};
 use output::{Asked, Output};
 use progress::Progress;
 
@@ -132,6 +132,9 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
     }
     if let Command::Mock(args) = &cli.command {
         return serve_mock(cli, args, out).await;
+    }
+    if let Command::Spec(SpecCommand::Diff { vendored, files }) = &cli.command {
+        return spec_diff(*vendored, files, out);
     }
     if let Command::Webhook(WebhookCommand::Verify {
         secret,
@@ -279,6 +282,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         | Command::Mock(_)
         | Command::Webhook(_)
         | Command::Completions { .. }
+        | Command::Spec(_)
         | Command::Man => unreachable!("handled above"),
     }
 }
@@ -764,6 +768,39 @@ async fn finish(
     let done = result.map_err(|e| session.timed_out(client, e, Some(path)))?;
     session.out.task(&done.task, asked, Some(&done.file));
     Ok(0)
+}
+
+/// `spec diff`: 0 nothing breaks, 1 something does, 2 bad input.
+fn spec_diff(
+    vendored: Option<crate::Provider>,
+    files: &[PathBuf],
+    out: Output,
+) -> Result<u8, Error> {
+    use crate::spec::{diff, Document};
+    let documents = match (vendored, files) {
+        (Some(p), [new]) => Document::read(new).map(|new| (Document::vendored(p), new)),
+        (None, [old, new]) => Document::read(old).and_then(|old| Ok((old, Document::read(new)?))),
+        (Some(_), _) => {
+            return Err(Error::validation("--vendored", "takes one file: NEW.yaml"));
+        }
+        (None, _) => {
+            return Err(Error::validation(
+                "FILE",
+                "give OLD.yaml NEW.yaml, or --vendored PROVIDER NEW.yaml",
+            ))
+        }
+    };
+    let report = documents
+        .and_then(|(old, new)| diff(&old, &new))
+        .map_err(|e| Error::validation(&e.name, e.message))?;
+    if out.json {
+        let mut doc = serde_json::to_value(&report).unwrap_or_default();
+        doc["exit_code"] = report.exit_code().into();
+        output::emit(doc);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(report.exit_code())
 }
 
 /// `HOST:PORT` (a name such as `localhost`, or an IP) as a socket address.

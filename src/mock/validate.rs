@@ -48,7 +48,8 @@ fn documents() -> &'static [(Provider, Value)] {
             .map(|(p, text)| {
                 (
                     *p,
-                    serde_saphyr::from_str(text).expect("build.rs checked that the document parses"),
+                    serde_saphyr::from_str(text)
+                        .expect("build.rs checked that the document parses"),
                 )
             })
             .collect()
