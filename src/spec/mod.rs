@@ -166,10 +166,22 @@ pub fn diff(old: &Document, new: &Document) -> Result<Report, SpecError> {
     for change in &found {
         for info in &change.changes {
             let path = change.paths.first();
-            let operation = path.and_then(|p| {
-                rules::operation_of(&new.value, &p.new)
-                    .or_else(|| rules::operation_of(&old.value, &p.old))
-            });
+            // Every operation that reaches the change: drift records one
+            // path per component, and a shared schema serves several.
+            let mut operations: Vec<String> = change
+                .paths
+                .iter()
+                .filter_map(|p| {
+                    rules::operation_of(&new.value, &p.new)
+                        .or_else(|| rules::operation_of(&old.value, &p.old))
+                })
+                .collect();
+            if let Some(p) = path {
+                operations.extend(rules::operations_using(&new.value, p.new.current_pointer()));
+            }
+            operations.sort();
+            operations.dedup();
+            let operation = (!operations.is_empty()).then(|| operations.join(", "));
             let direction = match path.map(|p| p.comparison) {
                 Some(drift::ChangeComparison::Input) => "request",
                 Some(drift::ChangeComparison::Output) => "response",

@@ -17,6 +17,59 @@ pub(super) struct Raw<'a> {
     pub new: &'a Value,
 }
 
+/// Every operation that uses the component at the start of `pointer`
+/// (`#/components/schemas/X/...`), directly or through other components.
+pub(super) fn operations_using(doc: &Value, pointer: &str) -> Vec<String> {
+    let Some(rest) = pointer.strip_prefix("#/components/") else {
+        return Vec::new();
+    };
+    let mut parts = rest.splitn(3, '/');
+    let (Some(kind), Some(name)) = (parts.next(), parts.next()) else {
+        return Vec::new();
+    };
+    let mut targets = vec![format!("\"#/components/{kind}/{name}\"")];
+    // Components that refer to a target are targets too, until nothing changes.
+    let components: Vec<(String, String)> = doc
+        .get("components")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|c| c.iter())
+        .filter_map(|(k, v)| Some((k, v.as_object()?)))
+        .flat_map(|(k, m)| {
+            m.iter()
+                .map(move |(n, v)| (format!("\"#/components/{k}/{n}\""), v.to_string()))
+        })
+        .collect();
+    loop {
+        let before = targets.len();
+        for (reference, text) in &components {
+            if !targets.contains(reference) && targets.iter().any(|t| text.contains(t.as_str())) {
+                targets.push(reference.clone());
+            }
+        }
+        if targets.len() == before {
+            break;
+        }
+    }
+    let mut found = Vec::new();
+    for item in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            let text = op.to_string();
+            if targets.iter().any(|t| text.contains(t.as_str())) {
+                if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                    found.push(id.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
 /// The `operationId` of the endpoint a path stack starts from.
 pub(super) fn operation_of(doc: &Value, stack: &JsonPathStack) -> Option<String> {
     let base = stack.endpoint_base()?;
