@@ -15,13 +15,34 @@ const MB: u64 = 1_000_000;
 
 /// Anyfast's rules.
 pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
-    require_absent(P, req.seed.is_none(), "`seed`")?;
-    require_absent(P, req.camera_fixed.is_none(), "`camera_fixed`")?;
-    require_absent(P, req.safety_checker.is_none(), "`safety_checker`")?;
-    require_absent(P, req.webhook_url.is_none(), "webhooks (`webhook_url`)")?;
-    require_absent(P, req.return_last_frame.is_none(), "`return_last_frame`")?;
-    require_absent(P, req.safety_identifier.is_none(), "`safety_identifier`")?;
-    if let Some(d) = req.duration {
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution: _, // both 480p and 720p are offered
+        duration,
+        aspect_ratio: _, // checked by `check_aspect_ratio` below
+        seed,
+        camera_fixed,
+        audio: _,     // on or off, both offered
+        watermark: _, // on or off, both offered
+        safety_checker,
+        webhook_url,
+        web_search,
+        return_last_frame,
+        safety_identifier,
+    } = req;
+    require_absent(P, (*seed).is_none(), "`seed`")?;
+    require_absent(P, (*camera_fixed).is_none(), "`camera_fixed`")?;
+    require_absent(P, (*safety_checker).is_none(), "`safety_checker`")?;
+    require_absent(P, webhook_url.is_none(), "webhooks (`webhook_url`)")?;
+    require_absent(P, (*return_last_frame).is_none(), "`return_last_frame`")?;
+    require_absent(P, safety_identifier.is_none(), "`safety_identifier`")?;
+    if let Some(d) = *duration {
         if !(4..=15).contains(&d) {
             return Err(Error::validation(
                 "duration",
@@ -31,9 +52,9 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
     }
     check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
     for (field, list, max) in [
-        ("reference_images", &req.reference_images, 9),
-        ("reference_videos", &req.reference_videos, 3),
-        ("reference_audio", &req.reference_audio, 3),
+        ("reference_images", &reference_images, 9),
+        ("reference_videos", &reference_videos, 3),
+        ("reference_audio", &reference_audio, 3),
     ] {
         if list.len() > max {
             return Err(Error::validation(
@@ -42,15 +63,11 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
             ));
         }
     }
-    let images = req
-        .first_frame
-        .iter()
-        .chain(&req.last_frame)
-        .chain(&req.reference_images);
+    let images = first_frame.iter().chain(last_frame).chain(reference_images);
     for m in images {
         m.check("image", Some(30 * MB))?;
     }
-    for m in &req.reference_videos {
+    for m in reference_videos {
         if !m.is_url() {
             return Err(Error::unsupported(
                 P,
@@ -59,25 +76,24 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
         }
         m.check("reference_videos", Some(50 * MB))?;
     }
-    for m in &req.reference_audio {
+    for m in reference_audio {
         m.check("reference_audio", Some(15 * MB))?;
     }
-    let has_visual = req.first_frame.is_some()
-        || !req.reference_images.is_empty()
-        || !req.reference_videos.is_empty();
-    if !req.reference_audio.is_empty() && !has_visual {
+    let has_visual =
+        first_frame.is_some() || !reference_images.is_empty() || !reference_videos.is_empty();
+    if !reference_audio.is_empty() && !has_visual {
         return Err(Error::validation(
             "reference_audio",
             "needs an image or a video beside it",
         ));
     }
-    if req.web_search && (has_visual || !req.reference_audio.is_empty()) {
+    if (*web_search) && (has_visual || !reference_audio.is_empty()) {
         return Err(Error::validation(
             "web_search",
             "is for text-to-video only; remove the images, videos and audio",
         ));
     }
-    if req.prompt.is_none() && !has_visual {
+    if prompt.is_none() && !has_visual {
         return Err(Error::validation(
             "prompt",
             "is required when no image or video is given",
@@ -109,22 +125,43 @@ async fn media_items(
 
 /// The generated body for `req` (which has passed [`validate`]).
 pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error> {
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution,
+        duration,
+        aspect_ratio,
+        seed: _,         // refused by `validate`, never sent
+        camera_fixed: _, // refused by `validate`, never sent
+        audio,
+        watermark,
+        safety_checker: _, // refused by `validate`, never sent
+        webhook_url: _,    // refused by `validate`, never sent
+        web_search,
+        return_last_frame: _, // refused by `validate`, never sent
+        safety_identifier: _, // refused by `validate`, never sent
+    } = req;
     let mut content = Vec::new();
-    if let Some(p) = &req.prompt {
+    if let Some(p) = &prompt {
         content.push(types::ContentItem {
             type_: Some(types::ContentType::Text),
             text: Some(p.clone()),
             ..Default::default()
         });
     }
-    if let Some(m) = &req.first_frame {
+    if let Some(m) = &first_frame {
         content.push(item(
             "image_url",
             Some("first_frame"),
             m.to_url_or_data_uri("first_frame").await?,
         )?);
     }
-    if let Some(m) = &req.last_frame {
+    if let Some(m) = &last_frame {
         content.push(item(
             "image_url",
             Some("last_frame"),
@@ -136,7 +173,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "image_url",
             "reference_image",
             "reference_images",
-            &req.reference_images,
+            &reference_images,
         )
         .await?,
     );
@@ -145,7 +182,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "video_url",
             "reference_video",
             "reference_videos",
-            &req.reference_videos,
+            &reference_videos,
         )
         .await?,
     );
@@ -154,7 +191,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "audio_url",
             "reference_audio",
             "reference_audio",
-            &req.reference_audio,
+            &reference_audio,
         )
         .await?,
     );
@@ -162,22 +199,22 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
     let mut b = types::VideoGenerationRequest::builder()
         .model("seedance-2.0-mini")
         .content(content);
-    if let Some(r) = req.resolution {
+    if let Some(r) = *resolution {
         b = b.resolution(r.as_str());
     }
-    if let Some(r) = req.aspect_ratio {
+    if let Some(r) = *aspect_ratio {
         b = b.ratio(r.as_str());
     }
-    if let Some(d) = req.duration {
+    if let Some(d) = *duration {
         b = b.duration(d);
     }
-    if let Some(v) = req.audio {
+    if let Some(v) = *audio {
         b = b.generate_audio(v);
     }
-    if let Some(v) = req.watermark {
+    if let Some(v) = *watermark {
         b = b.watermark(v);
     }
-    if req.web_search {
+    if *web_search {
         b = b.tools(vec![types::Tool {
             type_: Some(types::ToolType::WebSearch),
         }]);

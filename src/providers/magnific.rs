@@ -12,16 +12,36 @@ const P: Provider = Provider::Magnific;
 
 /// Magnific's rules.
 pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
-    require_absent(P, req.reference_images.is_empty(), "reference images")?;
-    require_absent(P, req.reference_videos.is_empty(), "reference videos")?;
-    require_absent(P, req.reference_audio.is_empty(), "reference audio")?;
-    require_absent(P, req.audio.is_none(), "audio generation (`audio`)")?;
-    require_absent(P, req.watermark.is_none(), "`watermark`")?;
-    require_absent(P, !req.web_search, "the web-search tool")?;
-    require_absent(P, req.return_last_frame.is_none(), "`return_last_frame`")?;
-    require_absent(P, req.safety_identifier.is_none(), "`safety_identifier`")?;
-    let prompt = req
-        .prompt
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution: _, // both 480p and 720p are offered
+        duration,
+        aspect_ratio: _, // checked by `check_aspect_ratio` below
+        seed: _,         // the shared range check, in `VideoRequest::validate`
+        camera_fixed: _, // on or off, both offered
+        audio,
+        watermark,
+        safety_checker: _, // on or off, both offered
+        webhook_url: _,    // the shared URL check, in `VideoRequest::validate`
+        web_search,
+        return_last_frame,
+        safety_identifier,
+    } = req;
+    require_absent(P, reference_images.is_empty(), "reference images")?;
+    require_absent(P, reference_videos.is_empty(), "reference videos")?;
+    require_absent(P, reference_audio.is_empty(), "reference audio")?;
+    require_absent(P, (*audio).is_none(), "audio generation (`audio`)")?;
+    require_absent(P, (*watermark).is_none(), "`watermark`")?;
+    require_absent(P, !*web_search, "the web-search tool")?;
+    require_absent(P, (*return_last_frame).is_none(), "`return_last_frame`")?;
+    require_absent(P, safety_identifier.is_none(), "`safety_identifier`")?;
+    let prompt = prompt
         .as_deref()
         .ok_or_else(|| Error::validation("prompt", "is required by magnific"))?;
     let chars = prompt.chars().count();
@@ -31,7 +51,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
             format!("is {chars} characters; magnific takes at most 2000"),
         ));
     }
-    if let Some(d) = req.duration {
+    if let Some(d) = *duration {
         if d != 5 && d != 10 {
             return Err(Error::validation(
                 "duration",
@@ -45,10 +65,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
         .filter(|r| r.magnific_name().is_some())
         .collect();
     check_aspect_ratio(P, req, &named)?;
-    for (field, media) in [
-        ("first_frame", &req.first_frame),
-        ("last_frame", &req.last_frame),
-    ] {
+    for (field, media) in [("first_frame", &first_frame), ("last_frame", &last_frame)] {
         if let Some(m) = media {
             m.check(field, None)?;
         }
@@ -58,29 +75,50 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
 
 /// The generated body for `req` (which has passed [`validate`]).
 pub(crate) async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
-    let mut b = types::CreateVideoRequest::builder().prompt(req.prompt.clone().unwrap_or_default());
-    if let Some(m) = &req.first_frame {
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images: _, // refused by `validate`, never sent
+        reference_videos: _, // refused by `validate`, never sent
+        reference_audio: _,  // refused by `validate`, never sent
+        resolution: _,       // picks the 480p or 720p endpoint, in `create`
+        duration,
+        aspect_ratio,
+        seed,
+        camera_fixed,
+        audio: _,     // refused by `validate`, never sent
+        watermark: _, // refused by `validate`, never sent
+        safety_checker,
+        webhook_url,
+        web_search: _,        // refused by `validate`, never sent
+        return_last_frame: _, // refused by `validate`, never sent
+        safety_identifier: _, // refused by `validate`, never sent
+    } = req;
+    let mut b = types::CreateVideoRequest::builder().prompt(prompt.clone().unwrap_or_default());
+    if let Some(m) = &first_frame {
         b = b.image(Some(m.to_url_or_base64("first_frame").await?));
     }
-    if let Some(m) = &req.last_frame {
+    if let Some(m) = &last_frame {
         b = b.image_end(Some(m.to_url_or_base64("last_frame").await?));
     }
-    if let Some(d) = req.duration {
+    if let Some(d) = *duration {
         b = b.duration(d);
     }
-    if let Some(name) = req.aspect_ratio.and_then(|r| r.magnific_name()) {
+    if let Some(name) = (*aspect_ratio).and_then(|r| r.magnific_name()) {
         b = b.aspect_ratio(name);
     }
-    if let Some(v) = req.seed {
+    if let Some(v) = *seed {
         b = b.seed(v);
     }
-    if let Some(v) = req.camera_fixed {
+    if let Some(v) = *camera_fixed {
         b = b.camera_fixed(v);
     }
-    if let Some(v) = req.safety_checker {
+    if let Some(v) = *safety_checker {
         b = b.enable_safety_checker(v);
     }
-    if let Some(v) = &req.webhook_url {
+    if let Some(v) = &webhook_url {
         b = b.webhook_url(Some(v.clone()));
     }
     b.try_into()

@@ -16,25 +16,46 @@ const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
 
 /// Powertokens' rules.
 pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame,
+        reference_images,
+        reference_videos,
+        reference_audio,
+        resolution: _, // both 480p and 720p are offered
+        duration,
+        aspect_ratio: _, // checked by `check_aspect_ratio` below
+        seed: _,         // the shared range check, in `VideoRequest::validate`
+        camera_fixed,
+        audio: _,     // on or off, both offered
+        watermark: _, // on or off, both offered
+        safety_checker,
+        webhook_url,
+        web_search,
+        return_last_frame: _, // on or off, both offered
+        safety_identifier,
+    } = req;
     require_absent(
         P,
-        req.last_frame.is_none(),
+        last_frame.is_none(),
         "a last frame (it is image-to-video from a first frame only)",
     )?;
-    require_absent(P, req.reference_images.is_empty(), "reference images")?;
-    require_absent(P, req.reference_videos.is_empty(), "reference videos")?;
-    require_absent(P, req.reference_audio.is_empty(), "reference audio")?;
-    require_absent(P, req.camera_fixed.is_none(), "`camera_fixed`")?;
-    require_absent(P, req.safety_checker.is_none(), "`safety_checker`")?;
-    require_absent(P, req.webhook_url.is_none(), "webhooks (`webhook_url`)")?;
-    require_absent(P, !req.web_search, "the web-search tool")?;
-    if req.prompt.is_none() {
+    require_absent(P, reference_images.is_empty(), "reference images")?;
+    require_absent(P, reference_videos.is_empty(), "reference videos")?;
+    require_absent(P, reference_audio.is_empty(), "reference audio")?;
+    require_absent(P, (*camera_fixed).is_none(), "`camera_fixed`")?;
+    require_absent(P, (*safety_checker).is_none(), "`safety_checker`")?;
+    require_absent(P, webhook_url.is_none(), "webhooks (`webhook_url`)")?;
+    require_absent(P, !*web_search, "the web-search tool")?;
+    if prompt.is_none() {
         return Err(Error::validation(
             "prompt",
             "is required by powertokens (its media list needs a text item)",
         ));
     }
-    let first = req.first_frame.as_ref().ok_or_else(|| {
+    let first = first_frame.as_ref().ok_or_else(|| {
         Error::validation(
             "first_frame",
             "is required by powertokens (it is image-to-video only)",
@@ -47,7 +68,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
         ));
     }
     first.check("first_frame", None)?;
-    if let Some(d) = req.duration {
+    if let Some(d) = *duration {
         if !DURATIONS.contains(&d) {
             return Err(Error::validation(
                 "duration",
@@ -56,7 +77,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
         }
     }
     check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
-    if let Some(id) = &req.safety_identifier {
+    if let Some(id) = &safety_identifier {
         let n = id.chars().count();
         if n > 64 {
             return Err(Error::validation(
@@ -70,14 +91,35 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
 
 /// The generated body for `req` (which has passed [`validate`]).
 pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
-    let url = match &req.first_frame {
+    // Every field, so a new one is a compile error here until decided.
+    let VideoRequest {
+        prompt,
+        first_frame,
+        last_frame: _,       // refused by `validate`, never sent
+        reference_images: _, // refused by `validate`, never sent
+        reference_videos: _, // refused by `validate`, never sent
+        reference_audio: _,  // refused by `validate`, never sent
+        resolution,
+        duration,
+        aspect_ratio,
+        seed,
+        camera_fixed: _, // refused by `validate`, never sent
+        audio,
+        watermark,
+        safety_checker: _, // refused by `validate`, never sent
+        webhook_url: _,    // refused by `validate`, never sent
+        web_search: _,     // refused by `validate`, never sent
+        return_last_frame,
+        safety_identifier,
+    } = req;
+    let url = match &first_frame {
         Some(crate::Media::Url(u)) => u.clone(),
         _ => return Err(Error::validation("first_frame", "must be a URL")),
     };
     let media = vec![
         types::VideoMediaInput {
             type_: types::VideoMediaInputType::Text,
-            text: req.prompt.clone(),
+            text: prompt.clone(),
             url: None,
         },
         types::VideoMediaInput {
@@ -89,28 +131,28 @@ pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Err
     let mut b = types::ImageToVideoRequest::builder()
         .model("dreamina-seedance-2-0-mini-260615")
         .media(media);
-    if let Some(r) = req.resolution {
+    if let Some(r) = *resolution {
         b = b.size(r.as_str());
     }
-    if let Some(r) = req.aspect_ratio {
+    if let Some(r) = *aspect_ratio {
         b = b.ratio(r.as_str());
     }
-    if let Some(d) = req.duration {
+    if let Some(d) = *duration {
         b = b.seconds(d.to_string().as_str());
     }
-    if let Some(v) = req.seed {
+    if let Some(v) = *seed {
         b = b.seed(v);
     }
-    if let Some(v) = req.watermark {
+    if let Some(v) = *watermark {
         b = b.watermark(v);
     }
-    if let Some(v) = req.audio {
+    if let Some(v) = *audio {
         b = b.generate_audio(v);
     }
-    if let Some(v) = req.return_last_frame {
+    if let Some(v) = *return_last_frame {
         b = b.return_last_frame(v);
     }
-    if let Some(v) = &req.safety_identifier {
+    if let Some(v) = &safety_identifier {
         b = b.safety_identifier(Some(v.clone()));
     }
     b.try_into()
