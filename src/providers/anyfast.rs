@@ -173,7 +173,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "image_url",
             "reference_image",
             "reference_images",
-            &reference_images,
+            reference_images,
         )
         .await?,
     );
@@ -182,7 +182,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "video_url",
             "reference_video",
             "reference_videos",
-            &reference_videos,
+            reference_videos,
         )
         .await?,
     );
@@ -191,7 +191,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
             "audio_url",
             "reference_audio",
             "reference_audio",
-            &reference_audio,
+            reference_audio,
         )
         .await?,
     );
