@@ -229,37 +229,87 @@ pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, 
         named(c.task_id.as_deref()) || named(c.id.as_deref())
     })
     .await?;
-    let json = serde_json::to_value(&created).unwrap_or(Value::Null);
-    let mut task = created_task(&json, RawTask::AnyfastCreated(created));
-    task.status = match task.status {
-        TaskStatus::Unknown(_) => TaskStatus::Created,
-        s => s,
-    };
-    Ok(task)
+    Ok(from_created(created))
 }
 
-fn created_task(v: &Value, raw: RawTask) -> Task {
+/// A task from the create's answer, field by field.
+fn from_created(created: types::VideoGenerationTask) -> Task {
+    let types::VideoGenerationTask {
+        created_at: _,
+        id,
+        model: _,
+        object: _,
+        progress,
+        status,
+        task_id,
+    } = &created;
+    let status = match status.as_deref().map(TaskStatus::parse) {
+        None | Some(TaskStatus::Unknown(_)) => TaskStatus::Created,
+        Some(known) => known,
+    };
     Task {
-        id: v["task_id"]
-            .as_str()
-            .or(v["id"].as_str())
-            .unwrap_or_default()
-            .to_string(),
+        id: task_id.clone().or_else(|| id.clone()).unwrap_or_default(),
         provider: P,
-        status: TaskStatus::parse(v["status"].as_str().unwrap_or("")),
-        progress: v["progress"].as_u64().map(|p| p.min(100) as u8),
+        status,
+        progress: progress.map(|p| p.clamp(0, 100) as u8),
         video_urls: vec![],
         error: None,
-        raw,
+        raw: RawTask::AnyfastCreated(created),
+    }
+}
+
+/// The query's own statuses; a new one is a compile error here.
+fn status(word: types::TaskDataStatus) -> TaskStatus {
+    use types::TaskDataStatus as S;
+    match word {
+        S::NotStart => TaskStatus::Created,
+        S::Queued => TaskStatus::Queued,
+        S::InProgress => TaskStatus::InProgress,
+        S::Success => TaskStatus::Completed,
+        S::Failure => TaskStatus::Failed,
+    }
+}
+
+/// A task from the query's answer, field by field. The upstream object
+/// (`data.data`) has no schema in the document, so it alone is read by name.
+fn from_query(found: types::TaskQueryResponse) -> Task {
+    let types::TaskQueryResponse {
+        code: _,
+        data,
+        message: _,
+    } = &found;
+    let types::TaskData {
+        action: _,
+        data: upstream,
+        fail_reason,
+        finish_time: _,
+        progress,
+        result_url,
+        start_time: _,
+        status: word,
+        submit_time: _,
+        task_id,
+    } = data;
+    let url = result_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .or_else(|| upstream.get("content")?.get("video_url")?.as_str());
+    Task {
+        id: task_id.clone(),
+        provider: P,
+        status: status(*word),
+        progress: progress
+            .as_deref()
+            .and_then(|p| p.trim_end_matches('%').trim().parse::<u8>().ok()),
+        video_urls: url.map(String::from).into_iter().collect(),
+        error: fail_reason.clone().filter(|r| !r.is_empty()),
+        raw: RawTask::Anyfast(found),
     }
 }
 
 pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     match call(P, client.get_seedance_mini_task().task_id(id).send()).await {
-        Ok(found) => {
-            let json = serde_json::to_value(&found).unwrap_or(Value::Null);
-            Ok(to_task(&json["data"], RawTask::Anyfast(found)))
-        }
+        Ok(found) => Ok(from_query(found)),
         Err(e) => task_from_json(e, |v| {
             v.get("data")
                 .filter(|d| d.is_object())
@@ -268,8 +318,9 @@ pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     }
 }
 
-/// A task from the query's `data`: its own status, else the upstream one;
-/// the video from `result_url`, else the upstream `content.video_url`.
+/// A task read by name from a body the generated type refused (an
+/// undocumented status word): its own status, else the upstream one; the
+/// video from `result_url`, else the upstream `content.video_url`.
 fn to_task(data: &Value, raw: RawTask) -> Task {
     let own = TaskStatus::parse(data["status"].as_str().unwrap_or(""));
     let upstream = data

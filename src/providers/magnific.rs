@@ -163,7 +163,7 @@ pub(crate) async fn list(
         Ok(list) => Ok(list
             .data
             .into_iter()
-            .map(|t| to_task(&to_json(&t), RawTask::MagnificListed(t)))
+            .map(from_listed)
             .collect()),
         Err(Error::Decode {
             status,
@@ -186,15 +186,70 @@ pub(crate) async fn list(
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+/// The document's four statuses; a new one is a compile error here.
+fn status(word: types::TaskDetailStatus) -> TaskStatus {
+    use types::TaskDetailStatus as S;
+    match word {
+        S::Created => TaskStatus::Created,
+        S::InProgress => TaskStatus::InProgress,
+        S::Completed => TaskStatus::Completed,
+        S::Failed => TaskStatus::Failed,
+    }
+}
+
+/// The list's own status type (the same four words).
+fn listed_status(word: types::TaskStatus) -> TaskStatus {
+    use types::TaskStatus as S;
+    match word {
+        S::Created => TaskStatus::Created,
+        S::InProgress => TaskStatus::InProgress,
+        S::Completed => TaskStatus::Completed,
+        S::Failed => TaskStatus::Failed,
+    }
+}
+
+/// A task from the generated `TaskDetail`, field by field.
+fn from_detail(detail: types::TaskDetail) -> Task {
+    let types::TaskDetail {
+        generated,
+        status: word,
+        task_id,
+    } = &detail;
+    let status = status(*word);
+    Task {
+        id: task_id.to_string(),
+        provider: P,
+        progress: (status == TaskStatus::Completed).then_some(100),
+        status,
+        video_urls: generated.clone(),
+        error: None,
+        raw: RawTask::Magnific(detail),
+    }
+}
+
+/// A task from a list entry (no URLs: the list does not carry them).
+fn from_listed(task: types::Task) -> Task {
+    let types::Task {
+        status: word,
+        task_id,
+    } = &task;
+    let status = listed_status(*word);
+    Task {
+        id: task_id.to_string(),
+        provider: P,
+        progress: (status == TaskStatus::Completed).then_some(100),
+        status,
+        video_urls: Vec::new(),
+        error: None,
+        raw: RawTask::MagnificListed(task),
+    }
 }
 
 /// A task from a decoded `data` object, or from the raw body when the
 /// generated type refused it (an undocumented status, say).
 fn decode(result: Result<types::TaskDetail, Error>) -> Result<Task, Error> {
     match result {
-        Ok(detail) => Ok(to_task(&to_json(&detail), RawTask::Magnific(detail))),
+        Ok(detail) => Ok(from_detail(detail)),
         Err(e) => task_from_json(e, |v| {
             v.get("data")
                 .filter(|d| d.get("task_id").is_some())
@@ -203,6 +258,7 @@ fn decode(result: Result<types::TaskDetail, Error>) -> Result<Task, Error> {
     }
 }
 
+/// A task read by name from a body the generated type refused (only then).
 fn to_task(data: &Value, raw: RawTask) -> Task {
     let status = TaskStatus::parse(data["status"].as_str().unwrap_or(""));
     Task {

@@ -167,16 +167,12 @@ pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, 
         |c| named(c.task_id.as_deref()) || named(Some(&c.id)),
     )
     .await?;
-    let json = serde_json::to_value(&created).unwrap_or(Value::Null);
-    Ok(to_task(&json, RawTask::PowertokensCreated(created)))
+    Ok(from_created(created))
 }
 
 pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     match call(P, client.get_video_task().task_id(id).send()).await {
-        Ok(video) => {
-            let json = serde_json::to_value(&video).unwrap_or(Value::Null);
-            Ok(to_task(&json, RawTask::Powertokens(video)))
-        }
+        Ok(video) => Ok(from_video(video)),
         Err(e) => task_from_json(e, |v| {
             v.get("status")
                 .is_some()
@@ -190,6 +186,75 @@ pub(crate) async fn content(client: &Client, id: &str) -> Result<ResponseValue<B
     call_with_headers(P, client.get_video_content().task_id(id).send()).await
 }
 
+/// A task from the create's answer, field by field.
+fn from_created(created: types::VideoTaskCreated) -> Task {
+    let types::VideoTaskCreated {
+        created_at: _,
+        id,
+        model: _,
+        object: _,
+        progress,
+        status,
+        task_id,
+    } = &created;
+    Task {
+        id: task_id.clone().unwrap_or_else(|| id.clone()),
+        provider: P,
+        status: TaskStatus::parse(status),
+        progress: progress.map(|p| p.clamp(0, 100) as u8),
+        video_urls: Vec::new(),
+        error: None,
+        raw: RawTask::PowertokensCreated(created),
+    }
+}
+
+/// The video object's statuses; a new one is a compile error here.
+fn status(word: types::VideoObjectStatus) -> TaskStatus {
+    use types::VideoObjectStatus as S;
+    match word {
+        S::Queued => TaskStatus::Queued,
+        S::InProgress => TaskStatus::InProgress,
+        S::Completed => TaskStatus::Completed,
+        S::Failed => TaskStatus::Failed,
+        S::Unknown => TaskStatus::Unknown("unknown".into()),
+    }
+}
+
+/// A task from the video object, field by field.
+fn from_video(video: types::VideoObject) -> Task {
+    let types::VideoObject {
+        completed_at: _,
+        created_at: _,
+        error,
+        expires_at: _,
+        id,
+        metadata,
+        model: _,
+        object: _,
+        progress,
+        seconds: _,
+        size: _,
+        status: word,
+        task_id,
+        video_url,
+    } = &video;
+    let url = metadata
+        .as_ref()
+        .and_then(|m| m.url.as_deref())
+        .or(video_url.as_deref())
+        .filter(|u| !u.is_empty());
+    Task {
+        id: task_id.clone().unwrap_or_else(|| id.clone()),
+        provider: P,
+        status: status(*word),
+        progress: progress.map(|p| p.clamp(0, 100) as u8),
+        video_urls: url.map(String::from).into_iter().collect(),
+        error: error.as_ref().and_then(|e| e.message.clone()),
+        raw: RawTask::Powertokens(video),
+    }
+}
+
+/// A task read by name from a body the generated type refused (only then).
 fn to_task(v: &Value, raw: RawTask) -> Task {
     let url = v
         .pointer("/metadata/url")
