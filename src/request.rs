@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Error, Media, Provider};
+use crate::{Error, Media};
 
 /// Output resolution. Magnific picks its endpoint by it; the others send it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -265,14 +265,9 @@ impl VideoRequest {
         self.resolution.unwrap_or_default()
     }
 
-    /// Checks the request against `provider`'s rules; `Ok` means it can be sent.
-    pub fn validate(&self, provider: Provider) -> Result<(), Error> {
-        self.check_common()?;
-        crate::providers::validate(provider, self)
-    }
-
-    /// Rules every provider shares.
-    fn check_common(&self) -> Result<(), Error> {
+    /// Rules every provider shares (see `VideoRequest::validate`, beside
+    /// the providers' own rules in `providers/`).
+    pub(crate) fn check_common(&self) -> Result<(), Error> {
         if let Some(seed) = self.seed {
             if !(-1..=4_294_967_295).contains(&seed) {
                 return Err(Error::validation(

@@ -17,7 +17,7 @@ use crate::api::hooks::{apply_overrides, read_capped, with_overrides, RequestOpt
 use crate::download::{self, DownloadProgress, Downloaded};
 use crate::error::MAX_ERROR_BODY;
 use crate::journal::{Journal, NewJob};
-use crate::providers::{from_status, Backend};
+use crate::providers::{from_status, Backend, Video};
 use crate::ratelimit::Limiter;
 use crate::retry::{self, Safety};
 use crate::wait::{wait_for, WaitOptions};
@@ -277,8 +277,9 @@ impl Client {
 
     /// Streams the task's video to `path` through this client's connection
     /// settings, reporting progress; the file appears only when complete.
-    /// Powertokens' video comes from its `/content` endpoint; the others' from
-    /// the task's URL (sent with the key only if it is on the API's origin).
+    /// The video comes from where the provider's [`ProviderSpec`](crate::ProviderSpec)
+    /// says: the task's URL (sent with the key only if it is on the API's
+    /// origin), or a content endpoint (Powertokens).
     pub async fn download_with(
         &self,
         task: &Task,
@@ -309,31 +310,18 @@ impl Client {
             || async {
                 self.throttle().await;
                 tracing::info!(path = %path.display(), "download started");
-                if let Some(content) = self.inner.backend.content(&task.id).await {
-                    let content = match content {
-                        Ok(content) => content,
-                        Err(e) => {
-                            return self.follow_content_redirect(e, task, path, progress).await
-                        }
-                    };
-                    let length = content
-                        .headers()
-                        .get(reqwest::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse().ok());
-                    return download::to_file(
-                        length,
-                        content.into_inner().into_inner(),
-                        path,
-                        progress,
-                    )
-                    .await;
+                match self.inner.backend.video(task).await {
+                    Ok(Video::Url(url)) => self.fetch(url, path, progress).await,
+                    Ok(Video::Stream(content)) => {
+                        let length = content
+                            .headers()
+                            .get(reqwest::header::CONTENT_LENGTH)
+                            .and_then(|v| v.to_str().ok()?.parse().ok());
+                        download::to_file(length, content.into_inner().into_inner(), path, progress)
+                            .await
+                    }
+                    Err(e) => self.follow_content_redirect(e, task, path, progress).await,
                 }
-                let url = task.video_urls.first().ok_or_else(|| {
-                    Error::validation("task", format!("{} has no video URL", task.id))
-                })?;
-                let url = reqwest::Url::parse(url)
-                    .map_err(|e| Error::validation("task", format!("video URL `{url}`: {e}")))?;
-                self.fetch(url, path, progress).await
             },
         );
         let file = with_overrides(self.overrides.as_ref(), call)

@@ -7,10 +7,24 @@ use super::{
     call, check_aspect_ratio, create_call, named, require_absent, task_from_json, GATEWAY_RATIOS,
 };
 use crate::anyfast::{types, Client};
+use std::time::Duration;
+
+use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
 use crate::{Error, Media, Provider, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Anyfast;
+
+/// Anyfast's facts.
+pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+    name: "anyfast",
+    key_env_var: "ANYFAST_API_KEY",
+    base_url: "https://www.anyfast.ai",
+    auth: Auth::Bearer,
+    // The upstream model's video URLs last 24 hours (FACTS.md).
+    result_url_ttl: Some(Duration::from_secs(24 * 3600)),
+    video: VideoSource::ResultUrl,
+};
 const MB: u64 = 1_000_000;
 
 /// Anyfast's rules.

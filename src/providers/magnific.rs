@@ -5,10 +5,24 @@ use serde_json::Value;
 
 use super::{call, check_aspect_ratio, create_call, require_absent, task_from_json};
 use crate::magnific::{types, Client};
+use std::time::Duration;
+
+use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
 use crate::{AspectRatio, Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Magnific;
+
+/// Magnific's facts.
+pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+    name: "magnific",
+    key_env_var: "MAGNIFIC_API_KEY",
+    base_url: "https://api.magnific.com",
+    auth: Auth::Header("x-magnific-api-key"),
+    // "Result URLs are valid for 24 hours" (FACTS.md, the provider's docs).
+    result_url_ttl: Some(Duration::from_secs(24 * 3600)),
+    video: VideoSource::ResultUrl,
+};
 
 /// Magnific's rules.
 pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
@@ -160,11 +174,7 @@ pub(crate) async fn list(
         Some(Resolution::P720) => call(P, client.get_all_seedance_2_mini_720p_tasks().send()).await,
     };
     match list {
-        Ok(list) => Ok(list
-            .data
-            .into_iter()
-            .map(from_listed)
-            .collect()),
+        Ok(list) => Ok(list.data.into_iter().map(from_listed).collect()),
         Err(Error::Decode {
             status,
             body,

@@ -20,77 +20,54 @@ use serde_json::Value;
 
 use crate::api::hooks::{capture_response, Captured};
 use crate::error::InvalidParam;
+pub use crate::provider::{Auth, Provider, ProviderSpec, VideoSource};
 use crate::{AspectRatio, Error, RequestContext, Resolution, Task, VideoRequest};
 
-/// A provider that serves Seedance 2.0 Mini.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Provider {
-    /// Magnific (formerly Freepik API): 480p and 720p endpoints, `x-magnific-api-key`.
-    Magnific,
-    /// Anyfast: `/v1/video/generations`, Bearer auth.
-    Anyfast,
-    /// Powertokens (a new-api gateway): `/v1/videos`, Bearer auth.
-    Powertokens,
-}
-
 impl Provider {
-    /// All providers, in a fixed order.
-    pub const ALL: [Provider; 3] = [Provider::Magnific, Provider::Anyfast, Provider::Powertokens];
+    /// This provider's facts, from its own file: the one registration.
+    pub fn spec(self) -> &'static ProviderSpec {
+        match self {
+            Provider::Magnific => &magnific::SPEC,
+            Provider::Anyfast => &anyfast::SPEC,
+            Provider::Powertokens => &powertokens::SPEC,
+        }
+    }
 
     /// Lower-case name, as used on the command line and in module names.
     pub fn name(self) -> &'static str {
-        match self {
-            Provider::Magnific => "magnific",
-            Provider::Anyfast => "anyfast",
-            Provider::Powertokens => "powertokens",
-        }
+        self.spec().name
     }
 
     /// The header that carries `key`, in this provider's scheme: Magnific's
     /// `x-magnific-api-key`, or `Authorization: Bearer` for the other two.
     /// The value is marked sensitive, so `Debug` output of requests hides it.
     pub fn auth_header(self, key: &str) -> Result<(HeaderName, HeaderValue), InvalidHeaderValue> {
-        let (name, value) = match self {
-            Provider::Magnific => (
-                HeaderName::from_static("x-magnific-api-key"),
-                HeaderValue::from_str(key)?,
-            ),
-            Provider::Anyfast | Provider::Powertokens => (
+        let (name, mut value) = match self.spec().auth {
+            Auth::Header(name) => (HeaderName::from_static(name), HeaderValue::from_str(key)?),
+            Auth::Bearer => (
                 AUTHORIZATION,
                 HeaderValue::from_str(&format!("Bearer {key}"))?,
             ),
         };
-        let mut value = value;
         value.set_sensitive(true);
         Ok((name, value))
     }
 
     /// The environment variable [`Client::from_env`](crate::Client::from_env) reads the key from.
     pub fn key_env_var(self) -> &'static str {
-        match self {
-            Provider::Magnific => "MAGNIFIC_API_KEY",
-            Provider::Anyfast => "ANYFAST_API_KEY",
-            Provider::Powertokens => "POWERTOKENS_API_KEY",
-        }
+        self.spec().key_env_var
     }
 
     /// How long a completed task's result URLs stay valid, when the
     /// provider says: 24 hours for Magnific and for Anyfast's upstream;
     /// `None` for Powertokens, whose video comes from its `/content` endpoint.
     pub fn result_url_ttl(self) -> Option<Duration> {
-        match self {
-            Provider::Magnific | Provider::Anyfast => Some(Duration::from_secs(24 * 3600)),
-            Provider::Powertokens => None,
-        }
+        self.spec().result_url_ttl
     }
 
     /// The production base URL from the provider's document.
     pub fn default_base_url(self) -> &'static str {
-        match self {
-            Provider::Magnific => "https://api.magnific.com",
-            Provider::Anyfast => "https://www.anyfast.ai",
-            Provider::Powertokens => "https://api.powertokens.ai",
-        }
+        self.spec().base_url
     }
 }
 
@@ -112,12 +89,15 @@ impl FromStr for Provider {
     }
 }
 
-/// Checks `req` against `provider`'s rules.
-pub(crate) fn validate(provider: Provider, req: &VideoRequest) -> Result<(), Error> {
-    match provider {
-        Provider::Magnific => magnific::validate(req),
-        Provider::Anyfast => anyfast::validate(req),
-        Provider::Powertokens => powertokens::validate(req),
+impl VideoRequest {
+    /// Checks the request against `provider`'s rules; `Ok` means it can be sent.
+    pub fn validate(&self, provider: Provider) -> Result<(), Error> {
+        self.check_common()?;
+        match provider {
+            Provider::Magnific => magnific::validate(self),
+            Provider::Anyfast => anyfast::validate(self),
+            Provider::Powertokens => powertokens::validate(self),
+        }
     }
 }
 
@@ -186,6 +166,14 @@ pub(crate) enum Backend {
     Powertokens(Box<PowertokensClients>),
 }
 
+/// Where a finished task's video is read from.
+pub(crate) enum Video {
+    /// A URL to GET (redirects followed by hand, the key kept at home).
+    Url(reqwest::Url),
+    /// A stream already answered by the provider's content endpoint.
+    Stream(progenitor_client::ResponseValue<progenitor_client::ByteStream>),
+}
+
 /// Powertokens' API client and its content (download) client.
 #[derive(Debug, Clone)]
 pub(crate) struct PowertokensClients {
@@ -247,16 +235,22 @@ impl Backend {
         }
     }
 
-    /// Powertokens' `/content` stream for a finished task; `None` for the
-    /// others, whose videos are fetched from the task's URL.
-    pub(crate) async fn content(
-        &self,
-        id: &str,
-    ) -> Option<Result<crate::powertokens::ResponseValue<crate::powertokens::ByteStream>, Error>>
-    {
+    /// Where a finished task's video is read from: its result URL, or the
+    /// provider's content endpoint, as each provider's [`ProviderSpec`] says.
+    pub(crate) async fn video(&self, task: &Task) -> Result<Video, Error> {
+        let url = || {
+            let url = task.video_urls.first().ok_or_else(|| {
+                Error::validation("task", format!("{} has no video URL", task.id))
+            })?;
+            reqwest::Url::parse(url)
+                .map(Video::Url)
+                .map_err(|e| Error::validation("task", format!("video URL `{url}`: {e}")))
+        };
         match self {
-            Backend::Powertokens(c) => Some(powertokens::content(&c.content, id).await),
-            _ => None,
+            Backend::Magnific(_) | Backend::Anyfast(_) => url(),
+            Backend::Powertokens(c) => powertokens::content(&c.content, &task.id)
+                .await
+                .map(Video::Stream),
         }
     }
 }

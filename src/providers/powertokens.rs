@@ -8,10 +8,23 @@ use super::{
     task_from_json, GATEWAY_RATIOS,
 };
 use crate::powertokens::{types, ByteStream, Client, ResponseValue};
+
+use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
 use crate::{Error, Provider, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Powertokens;
+
+/// Powertokens' facts.
+pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+    name: "powertokens",
+    key_env_var: "POWERTOKENS_API_KEY",
+    base_url: "https://api.powertokens.ai",
+    auth: Auth::Bearer,
+    // The video streams from /v1/videos/{id}/content; no URL to expire.
+    result_url_ttl: None,
+    video: VideoSource::ContentEndpoint,
+};
 const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
 
 /// Powertokens' rules.

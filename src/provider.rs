@@ -1,0 +1,56 @@
+//! Which provider, and the shape of the facts each one's file declares. A
+//! leaf: it uses nothing else of the crate, so everything can use it.
+
+use std::time::Duration;
+
+/// A provider that serves Seedance 2.0 Mini.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Provider {
+    /// Magnific (formerly Freepik API): 480p and 720p endpoints, `x-magnific-api-key`.
+    Magnific,
+    /// Anyfast: `/v1/video/generations`, Bearer auth.
+    Anyfast,
+    /// Powertokens (a new-api gateway): `/v1/videos`, Bearer auth.
+    Powertokens,
+}
+
+impl Provider {
+    /// All providers, in a fixed order.
+    pub const ALL: [Provider; 3] = [Provider::Magnific, Provider::Anyfast, Provider::Powertokens];
+}
+
+/// How a provider takes its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// The key alone, in this header.
+    Header(&'static str),
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+}
+
+/// Where a finished task's video comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSource {
+    /// The task's result URL.
+    ResultUrl,
+    /// An API endpoint that streams it (`/v1/videos/{id}/content`).
+    ContentEndpoint,
+}
+
+/// One provider's facts, declared as a constant in its own file
+/// (`src/providers/<name>.rs`), in the spirit of async-openai's `Config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderSpec {
+    /// Lower-case name, as used on the command line and in module names.
+    pub name: &'static str,
+    /// The environment variable the key is read from.
+    pub key_env_var: &'static str,
+    /// The production base URL from the provider's document.
+    pub base_url: &'static str,
+    /// How the key is sent.
+    pub auth: Auth,
+    /// How long a completed task's result URLs stay valid, when known.
+    pub result_url_ttl: Option<Duration>,
+    /// Where the video comes from.
+    pub video: VideoSource,
+}
