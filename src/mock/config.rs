@@ -40,6 +40,33 @@ impl Default for Lifecycle {
     }
 }
 
+/// What the hyper host allows a client, so that no client, however hostile,
+/// can hold the mock's memory, connections or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostLimits {
+    /// Open connections at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+    /// Time a connection may take to send a request's headers (idle
+    /// keep-alive connections are closed after it too).
+    pub header_read_timeout: Duration,
+    /// Time a request may take to send its whole body.
+    pub body_read_timeout: Duration,
+    /// Bytes of request bodies held at once, over all connections; a body
+    /// that would pass it is refused with 503.
+    pub body_budget: usize,
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            body_budget: 256 * 1024 * 1024,
+        }
+    }
+}
+
 /// A mock's settings. Build one with [`MockBuilder`](super::MockBuilder).
 #[derive(Debug, Clone)]
 pub struct MockConfig {
@@ -63,6 +90,8 @@ pub struct MockConfig {
     pub max_deliveries: usize,
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// The host's limits against hostile clients (connections, time, memory).
+    pub limits: HostLimits,
     /// Seed for task ids and fault dice: the same seed, the same run.
     pub seed: u64,
 }
@@ -84,6 +113,7 @@ impl Default for MockConfig {
             journal_size: 1_000,
             max_deliveries: 1_000,
             body_limit: 48 * 1024 * 1024,
+            limits: HostLimits::default(),
             seed: 0x5eed_a9ce,
         }
     }

@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use self::wiremock::MockResponder;
-pub use config::{Lifecycle, MockConfig, DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET};
+pub use config::{HostLimits, Lifecycle, MockConfig, DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET};
 pub use engine::{Engine, MockRequest, Reply};
 pub use faults::{Fault, FaultKind, FaultParseError, Trigger};
 pub use journal::JournalEntry;
@@ -116,6 +116,12 @@ impl MockBuilder {
     /// The largest body accepted.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
+        self
+    }
+
+    /// The host's limits against hostile clients.
+    pub fn limits(mut self, limits: HostLimits) -> Self {
+        self.config.limits = limits;
         self
     }
 

@@ -1,16 +1,23 @@
-//! The standalone host: a hyper HTTP/1.1 server on a tokio listener. Memory
-//! stays bounded: bodies are read up to the configured limit, the journal and
+//! The standalone host: a hyper HTTP/1.1 server on a tokio listener, bounded
+//! against hostile clients (see [`HostLimits`]): at most so many connections,
+//! a deadline for headers and one for the body, one byte budget for every
+//! body being read at once (not only per request), and a back-off when
+//! accept fails (out of file descriptors) instead of a spin. The journal and
 //! delivery log are rings, and finished tasks are evicted past a cap.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
-use super::engine::{Engine, MockRequest, Reply};
+use super::config::HostLimits;
+use super::engine::{json_response, Engine, MockRequest, Reply};
 
 /// Returned by the service to make hyper close the connection unanswered.
 #[derive(Debug)]
@@ -24,18 +31,86 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// Why a body was not read whole.
+enum BodyError {
+    TooLarge,
+    /// The shared budget is spent by other bodies in flight.
+    Busy,
+    Slow,
+    Broken,
+}
+
+/// Reads a body up to `limit` bytes, taking each chunk's bytes from the
+/// shared budget (given back when the request is answered), within `timeout`.
+async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    budget: &Arc<Semaphore>,
+    timeout: Duration,
+) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), BodyError> {
+    let read = async {
+        let mut buf = BytesMut::new();
+        let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            let n = u32::try_from(data.len()).map_err(|_| BodyError::TooLarge)?;
+            let permit = budget
+                .clone()
+                .try_acquire_many_owned(n)
+                .map_err(|_| BodyError::Busy)?;
+            match held.as_mut() {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
+            buf.extend_from_slice(&data);
+        }
+        Ok((buf.freeze(), held))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(BodyError::Slow))
+}
+
 async fn answer(
     engine: Engine,
+    budget: Arc<Semaphore>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
     let limit = engine.config().body_limit;
+    let timeout = engine.config().limits.body_read_timeout;
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    let closing = |status: u16, message: &str| {
+        let mut response = json_response(
+            status,
+            "application/json",
+            &serde_json::json!({ "message": message }),
+        );
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        Ok(response.map(Full::new))
+    };
+    let (body, _held) = match read_body(body, limit, &budget, timeout).await {
+        Ok(read) => read,
+        Err(BodyError::TooLarge) => {
             let response = engine.too_large(&parts.method, parts.uri.path());
             return Ok(response.map(Full::new));
         }
+        Err(BodyError::Busy) => {
+            return closing(
+                503,
+                "the mock is holding as many request bodies as it allows; retry",
+            )
+        }
+        Err(BodyError::Slow) => return closing(408, "the request body did not arrive in time"),
+        Err(BodyError::Broken) => return Err(DropConnection),
     };
     let reply = engine.handle(MockRequest {
         method: parts.method,
@@ -46,11 +121,16 @@ async fn answer(
     });
     match reply {
         Reply::Respond { response, delay } => {
-            tokio::time::sleep(delay).await;
+            // A zero delay skips the timer wheel.
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             Ok(response.map(Full::new))
         }
         Reply::Drop { delay } => {
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             Err(DropConnection)
         }
     }
@@ -58,22 +138,51 @@ async fn answer(
 
 /// Serves `engine` on `listener` until `stop` changes.
 pub(crate) async fn serve(listener: TcpListener, engine: Engine, mut stop: watch::Receiver<bool>) {
+    let HostLimits {
+        max_connections,
+        header_read_timeout,
+        body_read_timeout: _, // applied per request, in `answer`
+        body_budget,
+    } = engine.config().limits;
+    let connections = Arc::new(Semaphore::new(max_connections.max(1)));
+    let budget = Arc::new(Semaphore::new(body_budget.min(Semaphore::MAX_PERMITS)));
+    let mut backoff = Duration::from_millis(5);
     loop {
+        // A connection slot first: past the limit, new connections wait in
+        // the kernel's listen queue instead of holding memory here.
+        let slot = tokio::select! {
+            slot = connections.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
+        };
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    backoff = Duration::from_millis(5);
+                    conn
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "mock: accept failed");
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %e, delay_ms = backoff.as_millis() as u64, "mock: accept failed; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                     continue;
                 }
             },
             _ = stop.changed() => return,
         };
         let engine = engine.clone();
+        let budget = budget.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| answer(engine.clone(), request));
+            let _slot = slot;
+            let service =
+                service_fn(move |request| answer(engine.clone(), budget.clone(), request));
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
