@@ -139,3 +139,65 @@ async fn unfinished_bodies_share_one_budget() {
     assert!(!answered.starts_with("HTTP/1.1 503"), "{answered}");
     assert!(answered.starts_with("HTTP/1.1 "), "{answered}");
 }
+
+#[tokio::test]
+async fn a_webhook_target_that_never_answers_holds_a_bounded_number_of_connections() {
+    use futures_util::StreamExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // The target accepts connections and never answers.
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_url = format!("http://{}/hook", target.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = target.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let mock = MockServer::builder()
+        .lifecycle(seedance_mini::mock::Lifecycle::Clock {
+            in_progress_after: Duration::from_millis(5),
+            done_after: Duration::from_millis(10),
+        })
+        .start()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}{CREATE}", mock.url());
+    let creates = 1500;
+    futures_util::stream::iter(0..creates)
+        .map(|_| {
+            http.post(&url)
+                .header("x-magnific-api-key", "seedance-mini-mock-key")
+                .json(&serde_json::json!({ "prompt": "a cat", "webhook_url": target_url }))
+                .send()
+        })
+        .buffer_unordered(32)
+        .for_each(|r| async move {
+            assert!(r.unwrap().status().is_success());
+        })
+        .await;
+    // Every create announces itself when looked at: ask for all of them.
+    let tasks: serde_json::Value = http
+        .get(format!("{}/v1/ai/video/seedance-2-mini", mock.url()))
+        .header("x-magnific-api-key", "seedance-mini-mock-key")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tasks["data"].as_array().unwrap().len() >= creates);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let connections = accepted.load(Ordering::SeqCst);
+    assert!(connections <= 4, "{connections} connections to the target");
+    let deliveries = mock.engine().deliveries();
+    let dropped = deliveries
+        .iter()
+        .filter(|d| d.error.as_deref().is_some_and(|e| e.starts_with("dropped")))
+        .count();
+    assert!(dropped > 0, "a full queue drops, and the log says so");
+}

@@ -1,8 +1,14 @@
 //! Signed webhook deliveries, as Magnific sends them: Standard Webhooks
 //! headers signed with the configured secret, retried with backoff when the
 //! receiver fails, and recorded for the admin API.
+//!
+//! Deliveries go through one bounded queue ([`QUEUE`]) served by a fixed
+//! number of workers ([`WORKERS`]), so a burst of creates whose webhook
+//! target never answers holds at most that many connections and that much
+//! memory; a delivery that finds the queue full is dropped, and the delivery
+//! log says so.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -32,6 +38,19 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
+/// Deliveries waiting for a worker, at most.
+pub const QUEUE: usize = 1024;
+
+/// Workers sending deliveries at once.
+pub const WORKERS: usize = 4;
+
+/// One delivery to make.
+struct Job {
+    id: String,
+    url: String,
+    body: Vec<u8>,
+}
+
 /// Sends deliveries and remembers the last few.
 #[derive(Clone)]
 pub(crate) struct Webhooks {
@@ -39,6 +58,8 @@ pub(crate) struct Webhooks {
     retry_delays: Vec<Duration>,
     log: Arc<Mutex<Ring<Delivery>>>,
     http: reqwest::Client,
+    /// The queue, made (with its workers) on the first delivery.
+    queue: Arc<OnceLock<tokio::sync::mpsc::Sender<Job>>>,
 }
 
 impl Webhooks {
@@ -53,6 +74,7 @@ impl Webhooks {
             retry_delays,
             log: Arc::new(Mutex::new(Ring::new(keep))),
             http,
+            queue: Arc::new(OnceLock::new()),
         }
     }
 
@@ -91,39 +113,75 @@ impl Webhooks {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(delivery);
-        let this = self.clone();
-        runtime.spawn(async move {
-            let body = serde_json::to_vec(&payload).expect("JSON values serialise");
-            let mut delays = this.retry_delays.clone().into_iter();
-            loop {
-                let timestamp = unix_now();
-                // The secret was checked when the server started.
-                let signature =
-                    crate::webhook::sign(&this.secret, &id, timestamp, &body).unwrap_or_default();
-                let result = this
-                    .http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("webhook-id", &id)
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header("webhook-signature", signature)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let delivered = matches!(&result, Ok(r) if r.status().is_success());
-                this.update(&id, |d| {
-                    d.attempts += 1;
-                    d.delivered = delivered;
-                    match &result {
-                        Ok(r) => d.last_status = Some(r.status().as_u16()),
-                        Err(e) => d.error = Some(e.to_string()),
+        let body = serde_json::to_vec(&payload).expect("JSON values serialise");
+        let queue = self.queue.get_or_init(|| self.start_workers(runtime));
+        if queue
+            .try_send(Job {
+                id: id.clone(),
+                url,
+                body,
+            })
+            .is_err()
+        {
+            self.update(&id, |d| {
+                d.error = Some(format!(
+                    "dropped: the delivery queue is full ({QUEUE} waiting)"
+                ));
+            });
+        }
+    }
+
+    /// Starts the workers; returns the queue's sending end.
+    fn start_workers(&self, runtime: &tokio::runtime::Handle) -> tokio::sync::mpsc::Sender<Job> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(QUEUE);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WORKERS {
+            let (this, rx) = (self.clone(), rx.clone());
+            runtime.spawn(async move {
+                loop {
+                    let job = rx.lock().await.recv().await;
+                    match job {
+                        Some(job) => this.deliver(job).await,
+                        None => return,
                     }
-                });
-                match delays.next() {
-                    Some(delay) if !delivered => tokio::time::sleep(delay).await,
-                    _ => break,
                 }
+            });
+        }
+        tx
+    }
+
+    /// Makes one delivery, with its retries.
+    async fn deliver(&self, job: Job) {
+        let Job { id, url, body } = job;
+        let mut delays = self.retry_delays.clone().into_iter();
+        loop {
+            let timestamp = unix_now();
+            // The secret was checked when the server started.
+            let signature =
+                crate::webhook::sign(&self.secret, &id, timestamp, &body).unwrap_or_default();
+            let result = self
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header("webhook-signature", signature)
+                .body(body.clone())
+                .send()
+                .await;
+            let delivered = matches!(&result, Ok(r) if r.status().is_success());
+            self.update(&id, |d| {
+                d.attempts += 1;
+                d.delivered = delivered;
+                match &result {
+                    Ok(r) => d.last_status = Some(r.status().as_u16()),
+                    Err(e) => d.error = Some(e.to_string()),
+                }
+            });
+            match delays.next() {
+                Some(delay) if !delivered => tokio::time::sleep(delay).await,
+                _ => break,
             }
-        });
+        }
     }
 }
