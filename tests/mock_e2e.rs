@@ -650,12 +650,14 @@ async fn faults_prove_the_clients_retries() {
     let p = mock.client(Provider::Powertokens).unwrap();
     let err = p.get("anything").await.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    // Prefer: code= answers with the document's own example, Prism-style.
+    // Prefer: code= answers with the document's own example, Prism-style,
+    // but only after auth, and only for a status the operation documents.
+    let key = ("x-magnific-api-key", DEFAULT_API_KEY);
     let (s, _, body) = raw(
         &mock,
         "GET",
         "/v1/ai/video/seedance-2-mini",
-        &[("prefer", "code=500")],
+        &[("prefer", "code=500"), key],
         None,
     )
     .await;
@@ -663,6 +665,25 @@ async fn faults_prove_the_clients_retries() {
         (s.as_u16(), body),
         (500, json!({"message": "Internal Server Error"}))
     );
+    let (s, _, _) = raw(
+        &mock,
+        "GET",
+        "/v1/ai/video/seedance-2-mini",
+        &[("prefer", "code=500")],
+        None,
+    )
+    .await;
+    assert_eq!(s.as_u16(), 401, "no key, no Prefer");
+    let (s, _, body) = raw(
+        &mock,
+        "GET",
+        "/v1/ai/video/seedance-2-mini",
+        &[("prefer", "code=418"), key],
+        None,
+    )
+    .await;
+    assert_eq!(s.as_u16(), 404, "an undocumented code gets Prism's answer");
+    assert!(body["detail"].as_str().unwrap().contains("418"), "{body}");
     // Faults can be set and cleared at run time.
     let (_, _, set) = raw(
         &mock,
@@ -747,4 +768,63 @@ async fn memory_is_bounded_and_runs_are_deterministic() {
         first_ids[0],
         "same seed, same ids"
     );
+}
+
+#[tokio::test]
+async fn the_admin_api_is_open_on_loopback_and_needs_a_key_beyond_it() {
+    let health = |url: String, key: Option<&'static str>| async move {
+        let mut r = reqwest::Client::new().get(format!("{url}/__mock/health"));
+        if let Some(key) = key {
+            r = r.header("x-mock-admin-key", key);
+        }
+        r.send().await.unwrap().status().as_u16()
+    };
+    let local = MockServer::start().await.unwrap();
+    assert_eq!(health(local.url().to_string(), None).await, 200);
+
+    let wide = MockServer::builder()
+        .addr("0.0.0.0:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", wide.addr().port());
+    assert_eq!(health(url.clone(), None).await, 403, "closed without a key");
+
+    let keyed = MockServer::builder()
+        .addr("0.0.0.0:0".parse().unwrap())
+        .admin_key("s3cret")
+        .start()
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", keyed.addr().port());
+    assert_eq!(health(url.clone(), None).await, 403);
+    assert_eq!(health(url.clone(), Some("wrong")).await, 403);
+    assert_eq!(health(url, Some("s3cret")).await, 200);
+}
+
+#[tokio::test]
+async fn reset_clears_the_counters_and_a_public_url_replaces_the_host() {
+    let mock = MockServer::builder()
+        .public_url("https://mock.example/")
+        .lifecycle(seedance_mini::mock::Lifecycle::Clock {
+            in_progress_after: Duration::ZERO,
+            done_after: Duration::ZERO,
+        })
+        .start()
+        .await
+        .unwrap();
+    let c = mock.client(Provider::Magnific).unwrap();
+    let task = c.submit(&VideoRequest::new("a cat")).await.unwrap();
+    let done = c.get(&task.id).await.unwrap();
+    assert!(
+        done.video_urls[0].starts_with("https://mock.example/__mock/videos/"),
+        "{:?}",
+        done.video_urls
+    );
+    let (_, _, before) = raw(&mock, "GET", "/__mock/health", &[], None).await;
+    assert!(before["requests_seen"].as_u64().unwrap() >= 2);
+    raw(&mock, "POST", "/__mock/reset", &[], None).await;
+    let (_, _, after) = raw(&mock, "GET", "/__mock/health", &[], None).await;
+    assert_eq!(after["requests_seen"], 0, "{after}");
+    assert_eq!(after["tasks_evicted"], 0, "{after}");
 }

@@ -302,6 +302,17 @@ pub struct MockArgs {
     /// Requests kept for `GET /__mock/requests`.
     #[arg(long, default_value_t = 1_000)]
     pub journal_size: usize,
+    /// The base of result URLs (such as https://mock.example), instead of
+    /// the address each client reached.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The key the admin API (/__mock/...) requires in `x-mock-admin-key`.
+    /// Without one, the admin API is open on loopback and closed elsewhere.
+    #[arg(long, value_name = "KEY")]
+    pub admin_key: Option<String>,
+    /// Open connections at once (further ones wait).
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 /// `spec` subcommands.

@@ -837,6 +837,16 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }
+    if let Some(url) = &args.public_url {
+        builder = builder.public_url(url);
+    }
+    if let Some(key) = &args.admin_key {
+        builder = builder.admin_key(key);
+    }
+    builder = builder.limits(crate::mock::HostLimits {
+        max_connections: args.max_connections,
+        ..crate::mock::HostLimits::default()
+    });
     let keys = builder.config().api_keys.clone();
     let secret = builder.config().webhook_secret.clone();
     let mock = builder

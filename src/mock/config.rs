@@ -92,6 +92,15 @@ pub struct MockConfig {
     pub body_limit: usize,
     /// The host's limits against hostile clients (connections, time, memory).
     pub limits: HostLimits,
+    /// The base of result URLs (`https://mock.example`); else the address
+    /// the client reached, from its `Host` header.
+    pub public_url: Option<String>,
+    /// A key the admin API (`/__mock/...`, but for result URLs) requires in
+    /// `x-mock-admin-key`. Without one, the admin API is open on a loopback
+    /// address and closed on any other.
+    pub admin_key: Option<String>,
+    /// Whether the host listens on a loopback address (set by the host).
+    pub loopback: bool,
     /// Seed for task ids and fault dice: the same seed, the same run.
     pub seed: u64,
 }
@@ -114,6 +123,9 @@ impl Default for MockConfig {
             max_deliveries: 1_000,
             body_limit: 48 * 1024 * 1024,
             limits: HostLimits::default(),
+            public_url: None,
+            admin_key: None,
+            loopback: true,
             seed: 0x5eed_a9ce,
         }
     }

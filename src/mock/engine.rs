@@ -180,6 +180,14 @@ impl Engine {
         let admin = request.path.starts_with("/__mock/") && !video;
         let (operation, reply) = if video {
             (Some(VIDEO_OPERATION), self.video(&request))
+        } else if let (true, Some(refused)) = (admin, self.admin_refusal(&request)) {
+            (
+                None,
+                Reply::Respond {
+                    response: refused,
+                    delay: Duration::ZERO,
+                },
+            )
         } else if admin {
             (
                 None,
@@ -245,6 +253,10 @@ impl Engine {
                 )
             }
         };
+        // Auth first: a `Prefer` header does not get past a missing key.
+        if let Some(refused) = self.refusal(provider, &request.headers) {
+            return (Some(operation), respond(refused));
+        }
         if let Some(code) = prefer_code(&request.headers) {
             return (
                 Some(operation),
@@ -274,16 +286,15 @@ impl Engine {
                     return (
                         Some(operation),
                         Reply::Respond {
-                            response: preferred(provider, operation, code),
+                            response: example_or_error(provider, operation, code),
                             delay,
                         },
                     )
                 }
             }
         }
-        let response = match self.refusal(provider, &request.headers) {
-            Some(refused) => refused,
-            None if request.body.len() > self.config().body_limit => provider_error(
+        let response = match () {
+            () if request.body.len() > self.config().body_limit => provider_error(
                 provider,
                 413,
                 &format!(
@@ -291,7 +302,7 @@ impl Engine {
                     self.config().body_limit
                 ),
             ),
-            None => self.operate(provider, operation, op, request),
+            () => self.operate(provider, operation, op, request),
         };
         (Some(operation), Reply::Respond { response, delay })
     }
@@ -383,6 +394,28 @@ impl Engine {
                 Some(response)
             }
         }
+    }
+
+    /// The admin API is open on loopback; elsewhere it needs the admin key,
+    /// and without one configured it is closed.
+    fn admin_refusal(&self, request: &MockRequest) -> Option<http::Response<Bytes>> {
+        let given = request
+            .headers
+            .get("x-mock-admin-key")
+            .and_then(|v| v.to_str().ok());
+        let message = match (&self.config().admin_key, given) {
+            (Some(key), Some(given)) if key.as_bytes() == given.as_bytes() => return None,
+            (Some(_), _) => "the admin API needs the admin key in x-mock-admin-key",
+            (None, _) if self.config().loopback => return None,
+            (None, _) => {
+                "the admin API is closed: the mock listens beyond loopback without --admin-key"
+            }
+        };
+        Some(json_response(
+            403,
+            "application/json",
+            &json!({ "message": message }),
+        ))
     }
 
     fn admin(&self, request: &MockRequest) -> http::Response<Bytes> {
@@ -539,8 +572,28 @@ fn prefer_code(headers: &HeaderMap) -> Option<u16> {
 }
 
 /// The document's own example for `operation` and `status`, as Prism would
-/// answer a `Prefer: code=` header; else the provider's error shape.
+/// answer a `Prefer: code=` header (the provider's error shape when the
+/// status has no example); a status the operation does not document gets
+/// Prism's own answer, a 404 problem+json. `--fault` injects anything.
 fn preferred(provider: Provider, operation: &str, status: u16) -> http::Response<Bytes> {
+    if !super::validate::documents_status(operation, status) {
+        return json_response(
+            404,
+            "application/problem+json",
+            &json!({
+                "type": "https://stoplight.io/prism/errors#NOT_FOUND",
+                "title": "The server cannot find the requested content",
+                "status": 404,
+                "detail": format!("Requested status code {status} is not defined in the document."),
+            }),
+        );
+    }
+    example_or_error(provider, operation, status)
+}
+
+/// The document's example for `operation` and `status` if it has one, else
+/// the provider's error shape; what a `--fault` status answers.
+fn example_or_error(provider: Provider, operation: &str, status: u16) -> http::Response<Bytes> {
     match crate::fixtures::examples(operation, Some(status))
         .find(|e| e.content_type == "application/json")
     {

@@ -42,8 +42,10 @@ impl<T: Clone> Ring<T> {
         self.total
     }
 
+    /// Forgets every item, and the count of those ever pushed.
     pub(crate) fn clear(&mut self) {
         self.items.clear();
+        self.total = 0;
     }
 
     /// The newest item that matches.

@@ -119,6 +119,18 @@ impl MockBuilder {
         self
     }
 
+    /// The base of result URLs, instead of the client's `Host` header.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.config.public_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// The key the admin API requires (in `x-mock-admin-key`).
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.config.admin_key = Some(key.into());
+        self
+    }
+
     /// The host's limits against hostile clients.
     pub fn limits(mut self, limits: HostLimits) -> Self {
         self.config.limits = limits;
@@ -154,7 +166,12 @@ impl MockBuilder {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let engine = Engine::new(self.config);
+        let mut config = self.config;
+        config.loopback = addr.ip().is_loopback();
+        if !config.loopback && config.admin_key.is_none() {
+            tracing::warn!(%addr, "the mock listens beyond loopback: its admin API is closed (pass an admin key to open it)");
+        }
+        let engine = Engine::new(config);
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(server::serve(listener, engine.clone(), stopped));
         Ok(MockServer {

@@ -122,8 +122,12 @@ pub(crate) fn resolve(method: &Method, path: &str) -> Resolved {
     }
 }
 
-/// The mock's own address, as the client reached it.
-fn base_url(request: &MockRequest) -> String {
+/// The base of result URLs: the configured public URL, else the mock's own
+/// address as the client reached it.
+fn base_url(public: Option<&str>, request: &MockRequest) -> String {
+    if let Some(url) = public {
+        return url.to_string();
+    }
     let host = request
         .headers
         .get(http::header::HOST)
@@ -152,7 +156,7 @@ impl Engine {
         op: Op,
         request: &MockRequest,
     ) -> http::Response<Bytes> {
-        let base = base_url(request);
+        let base = base_url(self.config().public_url.as_deref(), request);
         match op {
             Op::MagnificCreate(resolution) => self.create(provider, operation, request, |body, id| {
                 let spec = VideoSpec::for_ratio(

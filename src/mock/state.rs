@@ -213,9 +213,11 @@ impl Tasks {
         self.by_id.len()
     }
 
+    /// Forgets every task, and the eviction count with them.
     pub fn clear(&mut self) {
         self.by_id.clear();
         self.order.clear();
+        self.evicted = 0;
     }
 }
 

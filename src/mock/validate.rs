@@ -123,6 +123,13 @@ fn operation(operation_id: &str) -> Option<(&'static Value, &'static Value)> {
     })
 }
 
+/// Whether `operation_id`'s document lists a `status` response.
+pub(crate) fn documents_status(operation_id: &str, status: u16) -> bool {
+    operation(operation_id)
+        .and_then(|(_, op)| op.get("responses")?.as_object())
+        .is_some_and(|r| r.contains_key(&status.to_string()))
+}
+
 fn request_validators() -> &'static HashMap<String, Validator> {
     static V: OnceLock<HashMap<String, Validator>> = OnceLock::new();
     V.get_or_init(|| {
@@ -177,10 +184,45 @@ fn dotted(pointer: &str) -> String {
 
 /// Every way `body` breaks the request schema of `operation_id`.
 pub fn check_request(operation_id: &str, body: &Value) -> Vec<Problem> {
+    let body = without_negative_zero(body);
     request_validators()
         .get(operation_id)
-        .map(|v| problems(v, body))
+        .map(|v| problems(v, &body))
         .unwrap_or_default()
+}
+
+/// `body` with every `-0` read as `0`: serde_json keeps the JSON literal
+/// `-0` as the float -0.0, which draft-4 `integer` refuses although the text
+/// is an integer (so `"seed": -0` was refused while `"seed": 0` passed).
+fn without_negative_zero(body: &Value) -> std::borrow::Cow<'_, Value> {
+    fn has(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => {
+                n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) && !n.is_i64()
+            }
+            Value::Array(a) => a.iter().any(has),
+            Value::Object(m) => m.values().any(has),
+            _ => false,
+        }
+    }
+    fn fix(v: &mut Value) {
+        match v {
+            Value::Number(n)
+                if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) && !n.is_i64() =>
+            {
+                *v = Value::from(0);
+            }
+            Value::Array(a) => a.iter_mut().for_each(fix),
+            Value::Object(m) => m.values_mut().for_each(fix),
+            _ => {}
+        }
+    }
+    if !has(body) {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut owned = body.clone();
+    fix(&mut owned);
+    std::borrow::Cow::Owned(owned)
 }
 
 /// Every way `body` breaks the documented JSON schema of `operation_id`'s
@@ -203,6 +245,20 @@ pub fn check_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_zero_is_an_integer_like_zero() {
+        let zero: Value = serde_json::from_str(r#"{"prompt": "x", "seed": 0}"#).unwrap();
+        let minus: Value = serde_json::from_str(r#"{"prompt": "x", "seed": -0}"#).unwrap();
+        assert_eq!(
+            check_request("create_video_seedance_2_mini_720p", &zero),
+            []
+        );
+        assert_eq!(
+            check_request("create_video_seedance_2_mini_720p", &minus),
+            []
+        );
+    }
 
     #[test]
     fn magnific_rules_come_from_the_document() {
