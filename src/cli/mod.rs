@@ -500,6 +500,11 @@ fn make_client(
         let builder = builder.api_key(api_key(cli, provider)?);
         match &cli.base_url {
             Some(url) => builder.base_url(url).build()?,
+            // Magnific's own endpoint: keep to its documented rate limit, so
+            // a batch waits instead of collecting 429s.
+            None if provider == crate::Provider::Magnific => {
+                builder.rate_limit(crate::RateLimit::magnific()).build()?
+            }
             None => builder.build()?,
         }
     };
