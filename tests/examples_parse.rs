@@ -38,7 +38,7 @@ fn decode_as_generated(e: &Example) -> Result<(Value, String), String> {
         (Anyfast, _, _, false) => decode::<anyfast::types::TaskQueryResponse>(e.json),
         (Powertokens, _, None, _) => decode::<powertokens::types::ImageToVideoRequest>(e.json),
         (Powertokens, "getVideoTask", _, true) => {
-            decode::<powertokens::types::TaskNotExist>(e.json)
+            decode::<powertokens::types::GetVideoTaskError>(e.json)
         }
         (Powertokens, _, _, true) => decode::<powertokens::types::GatewayError>(e.json),
         (Powertokens, "getVideoTask", _, false) => {

@@ -828,3 +828,78 @@ async fn reset_clears_the_counters_and_a_public_url_replaces_the_host() {
     assert_eq!(after["requests_seen"], 0, "{after}");
     assert_eq!(after["tasks_evicted"], 0, "{after}");
 }
+
+/// The streams ffprobe finds in an MP4, as `codec_type:codec_name` lines
+/// (`None` without ffprobe); and whether ffmpeg decodes it without an error.
+fn streams(path: &std::path::Path) -> Option<(Vec<String>, bool)> {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,r_frame_rate",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .ok()?;
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    let decode = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .ok()?;
+    Some((lines, decode.status.success() && decode.stderr.is_empty()))
+}
+
+#[tokio::test]
+async fn results_carry_a_silent_aac_track_when_audio_is_asked_for_at_24_fps() {
+    let mock = MockServer::builder()
+        .lifecycle(seedance_mini::mock::Lifecycle::Clock {
+            in_progress_after: Duration::ZERO,
+            done_after: Duration::ZERO,
+        })
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wait = seedance_mini::WaitOptions::new(Duration::from_secs(10))
+        .delays(Duration::from_millis(10), Duration::from_millis(50));
+    let cases = [
+        (Provider::Anyfast, VideoRequest::new("a cat"), true),
+        (
+            Provider::Anyfast,
+            VideoRequest::new("a cat").audio(false),
+            false,
+        ),
+        (
+            Provider::Powertokens,
+            VideoRequest::new("a cat").first_frame("https://example.com/a.png"),
+            true,
+        ),
+        (Provider::Magnific, VideoRequest::new("a cat"), false),
+    ];
+    for (i, (provider, request, audio)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("{i}.mp4"));
+        let c = mock.client(provider).unwrap();
+        c.generate(&request, &path, &wait).await.unwrap();
+        let Some((found, decodes)) = streams(&path) else {
+            return; // no ffprobe here; CI installs it
+        };
+        assert!(
+            found[0].starts_with("h264,video,24/1"),
+            "{provider}: {found:?}"
+        );
+        assert_eq!(
+            found.iter().any(|s| s.starts_with("aac,audio")),
+            audio,
+            "{provider} audio={audio}: {found:?}"
+        );
+        assert!(decodes, "{provider}: ffmpeg decodes it without errors");
+    }
+}

@@ -170,7 +170,9 @@ impl Engine {
             }),
             Op::AnyfastCreate => self.create(provider, operation, request, |body, id| {
                 let resolution = if body["resolution"] == "480p" { Resolution::P480 } else { Resolution::P720 };
-                let spec = VideoSpec::for_ratio(resolution.height(), ratio(body["ratio"].as_str()), body["duration"].as_u64().unwrap_or(5) as u32);
+                // generate_audio defaults to true in Anyfast's document.
+                let audio = body["generate_audio"].as_bool().unwrap_or(true);
+                let spec = VideoSpec::for_ratio(resolution.height(), ratio(body["ratio"].as_str()), body["duration"].as_u64().unwrap_or(5) as u32).with_audio(audio);
                 let roles: Vec<&str> = body["content"].as_array().into_iter().flatten().filter_map(|c| c["role"].as_str()).collect();
                 let action = if roles.contains(&"last_frame") {
                     "firstTailGenerate"
@@ -188,7 +190,9 @@ impl Engine {
             Op::PowertokensCreate => self.create(provider, operation, request, |body, id| {
                 let resolution = if body["size"] == "480p" { Resolution::P480 } else { Resolution::P720 };
                 let seconds = body["seconds"].as_str().and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).unwrap_or(5);
-                let spec = VideoSpec::for_ratio(resolution.height(), ratio(body["ratio"].as_str()), seconds as u32);
+                // generate_audio defaults to true in Powertokens' document.
+                let audio = body["generate_audio"].as_bool().unwrap_or(true);
+                let spec = VideoSpec::for_ratio(resolution.height(), ratio(body["ratio"].as_str()), seconds as u32).with_audio(audio);
                 let prompt = body["media"].as_array().into_iter().flatten().find_map(|m| m["text"].as_str());
                 let task = TaskRecord::new(provider, id, &base, resolution, spec, prompt);
                 let reply = json!({ "id": id, "task_id": id, "object": "video", "model": "dreamina-seedance-2-0-mini-260615", "status": "queued", "progress": 0, "created_at": task.created_unix });

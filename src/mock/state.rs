@@ -230,6 +230,7 @@ mod tests {
             width: 854,
             height: 480,
             seconds: 5,
+            audio: false,
         };
         TaskRecord::new(
             Provider::Magnific,

@@ -17,10 +17,19 @@ pub struct VideoSpec {
     pub height: u32,
     /// Length in whole seconds.
     pub seconds: u32,
+    /// A (silent) AAC soundtrack beside the picture, as asked for.
+    pub audio: bool,
 }
 
-/// Frames per second of every mock video.
+/// Frames per second of every mock video, as the model outputs.
 pub const FPS: u32 = 24;
+
+/// The soundtrack's sample rate; an AAC frame holds 1,024 samples.
+const AUDIO_RATE: u32 = 48_000;
+
+/// One AAC-LC frame of silence, mono, 48 kHz (a raw frame, no ADTS header),
+/// as an AAC encoder writes it for digital silence.
+const SILENT_AAC_FRAME: [u8; 4] = [0x01, 0x18, 0x20, 0x07];
 
 impl VideoSpec {
     /// The frame size for a resolution (`480` or `720`, the shorter side)
@@ -36,7 +45,14 @@ impl VideoSpec {
             width,
             height,
             seconds: seconds.max(1),
+            audio: false,
         }
+    }
+
+    /// The same, with a silent soundtrack when `audio` holds.
+    pub fn with_audio(mut self, audio: bool) -> Self {
+        self.audio = audio;
+        self
     }
 }
 
@@ -247,6 +263,32 @@ pub fn mp4(spec: &VideoSpec) -> Result<Vec<u8>, mp4::Error> {
             },
         )?;
     }
+    if spec.audio {
+        writer.add_track(&mp4::TrackConfig {
+            track_type: mp4::TrackType::Audio,
+            timescale: AUDIO_RATE,
+            language: "und".into(),
+            media_conf: mp4::MediaConfig::AacConfig(mp4::AacConfig {
+                bitrate: 32_000,
+                profile: mp4::AudioObjectType::AacLowComplexity,
+                freq_index: mp4::SampleFreqIndex::Freq48000,
+                chan_conf: mp4::ChannelConfig::Mono,
+            }),
+        })?;
+        let frames = (spec.seconds * AUDIO_RATE).div_ceil(1024);
+        for i in 0..frames {
+            writer.write_sample(
+                2,
+                &mp4::Mp4Sample {
+                    start_time: u64::from(i) * 1024,
+                    duration: 1024,
+                    rendering_offset: 0,
+                    is_sync: true,
+                    bytes: SILENT_AAC_FRAME.to_vec().into(),
+                },
+            )?;
+        }
+    }
     writer.write_end()?;
     Ok(writer.into_writer().into_inner())
 }
@@ -262,7 +304,8 @@ mod tests {
             VideoSpec {
                 width: 1280,
                 height: 720,
-                seconds: 5
+                seconds: 5,
+                audio: false,
             }
         );
         assert_eq!(VideoSpec::for_ratio(480, (16, 9), 5).width, 854);
@@ -271,7 +314,8 @@ mod tests {
             VideoSpec {
                 width: 720,
                 height: 1680,
-                seconds: 5
+                seconds: 5,
+                audio: false,
             }
         );
         assert_eq!(VideoSpec::for_ratio(480, (1, 1), 10).height, 480);
@@ -301,6 +345,7 @@ mod tests {
             width: 854,
             height: 480,
             seconds: 5,
+            audio: false,
         };
         let bytes = mp4(&spec).unwrap();
         let size = bytes.len() as u64;

@@ -10,7 +10,11 @@ pub fn probe_mp4(path: &Path) -> (u32, u32, u64) {
     let bytes = std::fs::read(path).unwrap();
     let size = bytes.len() as u64;
     let reader = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), size).unwrap();
-    let track = reader.tracks().values().next().unwrap();
+    let track = reader
+        .tracks()
+        .values()
+        .find(|t| matches!(t.track_type(), Ok(mp4::TrackType::Video)))
+        .expect("a video track");
     let found = (
         u32::from(track.width()),
         u32::from(track.height()),
