@@ -296,7 +296,8 @@ pub struct MockArgs {
     /// Seed for ids and fault dice.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Finished tasks beyond this many are forgotten, oldest first.
+    /// Finished tasks beyond this many are forgotten, oldest first; unfinished
+    /// ones never are, and creates get 503 once twice this many are unfinished.
     #[arg(long, default_value_t = 10_000)]
     pub max_tasks: usize,
     /// Requests kept for `GET /__mock/requests`.

@@ -82,7 +82,8 @@ pub struct MockConfig {
     pub webhook_retry_delays: Vec<Duration>,
     /// How long a result URL stays valid after completion.
     pub video_ttl: Duration,
-    /// Finished tasks beyond this many are forgotten, oldest first.
+    /// Finished tasks beyond this many are forgotten, oldest first; unfinished
+    /// ones never are, and creates get 503 once twice this many are unfinished.
     pub max_tasks: usize,
     /// Requests kept for inspection.
     pub journal_size: usize,

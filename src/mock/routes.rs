@@ -271,7 +271,16 @@ impl Engine {
         if task.webhook_url.is_some() {
             self.schedule_announcements(&task);
         }
-        self.lock_tasks().insert(task, self.config().lifecycle);
+        if let Err(full) = self.lock_tasks().insert(task, self.config().lifecycle) {
+            return provider_error(
+                provider,
+                503,
+                &format!(
+                    "the mock holds {} unfinished tasks, twice --max-tasks; finish or reset some",
+                    full.unfinished
+                ),
+            );
+        }
         json_response(200, "application/json", &reply)
     }
 

@@ -153,7 +153,17 @@ impl TaskRecord {
     }
 }
 
-/// All tasks, in creation order, at most `cap` of them.
+/// Tasks an insert looks at, at most, for a finished one to forget.
+const SCAN: usize = 64;
+
+/// The store holds twice its cap in unfinished tasks and takes no more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Full {
+    pub unfinished: usize,
+}
+
+/// All tasks, in creation order (unfinished ones may be moved to the back
+/// by eviction), at most `cap` of them while any is finished.
 #[derive(Debug)]
 pub(crate) struct Tasks {
     by_id: HashMap<String, TaskRecord>,
@@ -172,24 +182,35 @@ impl Tasks {
         }
     }
 
-    /// Adds a task, first forgetting the oldest finished one (or, if none is
-    /// finished, the oldest) when full.
-    pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) {
-        while self.by_id.len() >= self.cap {
-            let finished = self.order.iter().position(|id| {
-                self.by_id
-                    .get_mut(id)
-                    .is_some_and(|t| matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed))
+    /// Adds a task. Past the cap, finished tasks are forgotten, oldest
+    /// first; an unfinished one never is. Each insert looks at no more than
+    /// [`SCAN`] tasks (unfinished ones move to the back, so the next insert
+    /// looks at others): constant work, whatever the cap holds. Unfinished
+    /// tasks may take the store up to twice the cap; past that, `Err(Full)`.
+    pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Full> {
+        let mut looked = 0;
+        while self.by_id.len() >= self.cap && looked < SCAN.min(self.order.len()) {
+            let id = self.order.pop_front().expect("full, so not empty");
+            let finished = self
+                .by_id
+                .get_mut(&id)
+                .is_none_or(|t| matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed));
+            if finished {
+                self.by_id.remove(&id);
+                self.evicted += 1;
+            } else {
+                self.order.push_back(id);
+                looked += 1;
+            }
+        }
+        if self.by_id.len() >= self.cap.saturating_mul(2) {
+            return Err(Full {
+                unfinished: self.by_id.len(),
             });
-            let gone = self
-                .order
-                .remove(finished.unwrap_or(0))
-                .expect("full, so not empty");
-            self.by_id.remove(&gone);
-            self.evicted += 1;
         }
         self.order.push_back(task.id.clone());
         self.by_id.insert(task.id.clone(), task);
+        Ok(())
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut TaskRecord> {
@@ -278,12 +299,40 @@ mod tests {
         let mut tasks = Tasks::new(2);
         let mut done = task("done");
         done.reads = 5;
-        tasks.insert(task("running"), POLLS);
-        tasks.insert(done, POLLS);
-        tasks.insert(task("new"), POLLS);
+        tasks.insert(task("running"), POLLS).unwrap();
+        tasks.insert(done, POLLS).unwrap();
+        tasks.insert(task("new"), POLLS).unwrap();
         assert_eq!(tasks.ids(Provider::Magnific, None), ["running", "new"]);
-        tasks.insert(task("newer"), POLLS);
-        assert_eq!(tasks.ids(Provider::Magnific, None), ["new", "newer"]);
-        assert_eq!((tasks.len(), tasks.evicted), (2, 2));
+        // Nothing finished: an unfinished task is never forgotten; the store
+        // grows to twice its cap, then refuses.
+        tasks.insert(task("newer"), POLLS).unwrap();
+        assert_eq!(tasks.len(), 3);
+        tasks.insert(task("newest"), POLLS).unwrap();
+        assert_eq!(
+            tasks.insert(task("one more"), POLLS),
+            Err(Full { unfinished: 4 })
+        );
+        assert_eq!(tasks.evicted, 1);
+    }
+
+    #[test]
+    fn a_cap_full_of_stuck_tasks_costs_each_insert_a_bounded_look() {
+        let mut tasks = Tasks::new(10_000);
+        for i in 0..10_000 {
+            tasks.insert(task(&format!("stuck-{i}")), POLLS).unwrap();
+        }
+        // Each insert past the cap looks at SCAN tasks at most: 10,000 more
+        // inserts would be 10^8 looks if each scanned the whole store.
+        let mut done = task("done");
+        done.reads = 5;
+        tasks.insert(done, POLLS).unwrap();
+        for i in 0..5_000 {
+            tasks.insert(task(&format!("more-{i}")), POLLS).unwrap();
+        }
+        assert!(tasks.len() <= 20_000);
+        assert!(tasks
+            .ids(Provider::Magnific, None)
+            .iter()
+            .any(|id| id == "stuck-0"));
     }
 }
