@@ -17,17 +17,21 @@ const BODY: &str = r#"{"data":{"task_id":"046b6c7f-0b8a-43b9-b35d-6489e6daee91",
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
             let service = service_fn(|_request| async {
-                let mut response = http::Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
-                response
-                    .headers_mut()
-                    .insert("content-type", http::HeaderValue::from_static("application/json"));
+                let mut response =
+                    http::Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
+                response.headers_mut().insert(
+                    "content-type",
+                    http::HeaderValue::from_static("application/json"),
+                );
                 Ok::<_, Infallible>(response)
             });
             let _ = hyper::server::conn::http1::Builder::new()
