@@ -263,12 +263,4 @@ impl Error {
             _ => None,
         }
     }
-
-    /// The error behind an [`Error::AfterSubmit`], or this one.
-    pub fn root(&self) -> &Error {
-        match self {
-            Error::AfterSubmit { source, .. } => source.root(),
-            other => other,
-        }
-    }
 }

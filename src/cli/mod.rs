@@ -229,22 +229,17 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         Command::Download { id, output, force } => {
             check_output(output, *force)?;
             let task = client.get(id).await?;
-            let bar = progress.downloading();
+            let bar = progress.downloading_later();
             let shown = bar.clone();
-            let report = move |got: u64, total: Option<u64>| {
-                if let Some(t) = total {
-                    shown.set_length(t);
-                }
-                shown.set_position(got);
-            };
+            let report = move |got: u64, total: Option<u64>| shown.report(got, total);
             let file = tokio::select! {
                 file = client.download_with(&task, output, Some(&report)) => file,
                 _ = stop.wait() => {
-                    bar.finish_and_clear();
+                    bar.clear();
                     session.interrupted(&client, id, Some(output))
                 }
             };
-            bar.finish_and_clear();
+            bar.clear();
             let file = file?;
             if let Some(j) = client.journal() {
                 let job = j.adopt(client.provider(), client.base_url(), &task, Some(output))?;
@@ -753,11 +748,7 @@ async fn finish(
         let (bar, spinner) = (bar.clone(), spinner.clone());
         move |got: u64, total: Option<u64>| {
             spinner.finish_and_clear();
-            let bar = bar.get_or_init();
-            if let Some(t) = total {
-                bar.set_length(t);
-            }
-            bar.set_position(got);
+            bar.report(got, total);
         }
     };
     let result = tokio::select! {

@@ -159,6 +159,15 @@ impl LazyBar {
         })
     }
 
+    /// Shows `got` of `total` bytes (a download's progress callback).
+    pub fn report(&self, got: u64, total: Option<u64>) {
+        let bar = self.get_or_init();
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(got);
+    }
+
     /// Removes the bar, if it was made.
     pub fn clear(&self) {
         if let Some(bar) = self.cell.get() {
