@@ -1,9 +1,13 @@
 //! The mock's logic, independent of any transport: an HTTP request in, a
 //! reply out. The hyper server and the wiremock adapter both host it.
 //!
-//! Order of work for each request: the admin API (under `/__mock/`), route
-//! matching (404, or 405 with `Allow`), a `Prefer: code=N` answer, injected
-//! faults, the provider's auth, then the operation itself (routes.rs).
+//! Order of work for each request: the admin API (under `/__mock/`, see
+//! admin.rs), routing from the documents' operations (router.rs: 404, or 405
+//! with `Allow`), the provider's auth, a `Prefer: code=N` answer, the
+//! effects of any faults that fire, then the operation: the engine does what
+//! is common to all providers (parse, validate, store, look up, advance the
+//! lifecycle) and asks the provider's [`Behaviour`] for everything that is
+//! its own.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,10 +17,13 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::config::MockConfig;
-use super::faults::{Fault, FaultKind};
+use super::faults::{Effect, Fault};
 use super::journal::{JournalEntry, Ring};
-use super::routes;
+use super::providers::{self, Behaviour, Op};
+use super::respond::{json_response, mp4_response};
+use super::router::{self, Resolved, Route};
 use super::state::{Phase, Tasks};
+use super::validate::check_request;
 use super::webhooks::Webhooks;
 use crate::Provider;
 
@@ -66,6 +73,13 @@ impl Reply {
             Reply::Drop { .. } => 0,
         }
     }
+
+    fn now(response: http::Response<Bytes>) -> Self {
+        Reply::Respond {
+            response,
+            delay: Duration::ZERO,
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -96,49 +110,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A JSON response.
-pub(crate) fn json_response(
-    status: u16,
-    content_type: &str,
-    body: &Value,
-) -> http::Response<Bytes> {
-    let mut response = http::Response::new(Bytes::from(
-        serde_json::to_vec(body).expect("JSON values serialise"),
-    ));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        content_type.parse().expect("a valid media type"),
-    );
-    response
-}
-
-/// `provider`'s error body for `status`.
-pub(crate) fn provider_error(
-    provider: Provider,
-    status: u16,
-    message: &str,
-) -> http::Response<Bytes> {
-    let body = match provider {
-        Provider::Magnific => json!({ "message": message }),
-        Provider::Anyfast => {
-            let code = match status {
-                400 => "invalid_request",
-                401 => "invalid_api_key",
-                404 => "task_not_found",
-                413 => "request_too_large",
-                429 => "rate_limited",
-                503 => "service_unavailable",
-                _ => "internal_error",
-            };
-            json!({ "error": { "code": code, "message": message } })
-        }
-        Provider::Powertokens => {
-            json!({ "error": { "message": message, "type": "invalid_request_error" } })
-        }
-    };
-    json_response(status, "application/json", &body)
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }
 
 impl Engine {
@@ -181,21 +157,9 @@ impl Engine {
         let (operation, reply) = if video {
             (Some(VIDEO_OPERATION), self.video(&request))
         } else if let (true, Some(refused)) = (admin, self.admin_refusal(&request)) {
-            (
-                None,
-                Reply::Respond {
-                    response: refused,
-                    delay: Duration::ZERO,
-                },
-            )
+            (None, Reply::now(refused))
         } else if admin {
-            (
-                None,
-                Reply::Respond {
-                    response: self.admin(&request),
-                    delay: Duration::ZERO,
-                },
-            )
+            (None, Reply::now(self.admin(&request)))
         } else {
             self.api(&request)
         };
@@ -204,12 +168,8 @@ impl Engine {
                 Some(q) => format!("{}?{q}", request.path),
                 None => request.path.clone(),
             };
-            let at_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64;
             lock(&self.shared.journal).push(JournalEntry {
-                at_ms,
+                at_ms: unix_ms(),
                 method: request.method.to_string(),
                 path,
                 operation: operation.map(String::from),
@@ -220,122 +180,106 @@ impl Engine {
     }
 
     fn api(&self, request: &MockRequest) -> (Option<&'static str>, Reply) {
-        let respond = |response| Reply::Respond {
-            response,
-            delay: Duration::ZERO,
-        };
-        let (provider, operation, op) = match routes::resolve(&request.method, &request.path) {
-            routes::Resolved::Found {
-                provider,
-                operation,
-                op,
-            } => (provider, operation, op),
-            routes::Resolved::WrongMethod { provider, allow } => {
-                let mut response = provider_error(
-                    provider,
-                    405,
-                    &format!("Method {} not allowed", request.method),
-                );
-                response.headers_mut().insert(
-                    http::header::ALLOW,
-                    allow.parse().expect("static method list"),
-                );
-                return (None, respond(response));
+        let route = match router::resolve(&request.method, &request.path) {
+            Resolved::Found(route) => route,
+            Resolved::WrongMethod { provider, allow } => {
+                let mut response = providers::of(provider)
+                    .error(405, &format!("Method {} not allowed", request.method));
+                response
+                    .headers_mut()
+                    .insert(http::header::ALLOW, allow.parse().expect("a method list"));
+                return (None, Reply::now(response));
             }
-            routes::Resolved::NotFound => {
-                return (
-                    None,
-                    respond(json_response(
-                        404,
-                        "application/json",
-                        &json!({ "message": "Not found" }),
-                    )),
-                )
+            Resolved::NotFound => {
+                let response =
+                    json_response(404, "application/json", &json!({ "message": "Not found" }));
+                return (None, Reply::now(response));
             }
         };
+        let operation = route.id();
+        let behaviour = providers::of(route.provider());
         // Auth first: a `Prefer` header does not get past a missing key.
-        if let Some(refused) = self.refusal(provider, &request.headers) {
-            return (Some(operation), respond(refused));
+        let keys = &self.config().api_keys;
+        if let Some(refused) =
+            behaviour.refusal(&request.headers, &|key| keys.iter().any(|k| k == key))
+        {
+            return (Some(operation), Reply::now(refused));
         }
         if let Some(code) = prefer_code(&request.headers) {
             return (
                 Some(operation),
-                respond(preferred(provider, operation, code)),
+                Reply::now(preferred(behaviour, operation, code)),
             );
         }
-        let mut delay = Duration::ZERO;
-        for kind in self.fired_faults(operation, &request.path) {
-            match kind {
-                FaultKind::Latency(d) => delay += d,
-                FaultKind::Drop => return (Some(operation), Reply::Drop { delay }),
-                FaultKind::RateLimited { retry_after_secs } => {
-                    let mut response = match provider {
-                        Provider::Magnific => json_response(
-                            429,
-                            "application/json",
-                            &json!({ "message": "Too many requests" }),
-                        ),
-                        other => provider_error(other, 429, "Too many requests"),
-                    };
-                    response
-                        .headers_mut()
-                        .insert(http::header::RETRY_AFTER, retry_after_secs.into());
-                    return (Some(operation), Reply::Respond { response, delay });
-                }
-                FaultKind::Status(code) => {
-                    return (
-                        Some(operation),
-                        Reply::Respond {
-                            response: example_or_error(provider, operation, code),
-                            delay,
-                        },
-                    )
-                }
+        let delay = match self.fault_effects(operation, &request.path, |status, retry_after| {
+            match retry_after {
+                Some(_) => behaviour.error(status, "Too many requests"),
+                None => example_or_error(behaviour, operation, status),
             }
-        }
-        let response = match () {
-            () if request.body.len() > self.config().body_limit => provider_error(
-                provider,
+        }) {
+            Ok(delay) => delay,
+            Err(reply) => return (Some(operation), *reply),
+        };
+        let response = if request.body.len() > self.config().body_limit {
+            behaviour.error(
                 413,
                 &format!(
                     "Request body is larger than {} bytes",
                     self.config().body_limit
                 ),
-            ),
-            () => self.operate(provider, operation, op, request),
+            )
+        } else {
+            self.operate(behaviour, &route, request)
         };
         (Some(operation), Reply::Respond { response, delay })
+    }
+
+    /// Applies the effects of the faults that fire for this request: the
+    /// summed delay, or the whole reply when one drops the connection or
+    /// answers in the request's place (`answer(status, retry_after)` builds
+    /// that answer).
+    fn fault_effects(
+        &self,
+        operation: &str,
+        path: &str,
+        answer: impl Fn(u16, Option<u64>) -> http::Response<Bytes>,
+    ) -> Result<Duration, Box<Reply>> {
+        let mut delay = Duration::ZERO;
+        for effect in self.fired_faults(operation, path) {
+            match effect {
+                Effect::Delay(d) => delay += d,
+                Effect::Drop => return Err(Box::new(Reply::Drop { delay })),
+                Effect::Answer {
+                    status,
+                    retry_after,
+                } => {
+                    let mut response = answer(status, retry_after);
+                    if let Some(secs) = retry_after {
+                        response
+                            .headers_mut()
+                            .insert(http::header::RETRY_AFTER, secs.into());
+                    }
+                    return Err(Box::new(Reply::Respond { response, delay }));
+                }
+            }
+        }
+        Ok(delay)
     }
 
     /// A result URL: faults first (route `video` or a path prefix such as
     /// `/__mock/videos`), then the MP4, or just its headers for HEAD.
     fn video(&self, request: &MockRequest) -> Reply {
-        let mut delay = Duration::ZERO;
-        for kind in self.fired_faults(VIDEO_OPERATION, &request.path) {
-            match kind {
-                FaultKind::Latency(d) => delay += d,
-                FaultKind::Drop => return Reply::Drop { delay },
-                FaultKind::RateLimited { retry_after_secs } => {
-                    let mut response = json_response(
-                        429,
-                        "application/json",
-                        &json!({ "message": "Too many requests" }),
-                    );
-                    response
-                        .headers_mut()
-                        .insert(http::header::RETRY_AFTER, retry_after_secs.into());
-                    return Reply::Respond { response, delay };
-                }
-                FaultKind::Status(code) => {
-                    let response = json_response(
-                        code,
-                        "application/json",
-                        &json!({ "message": format!("injected {code}") }),
-                    );
-                    return Reply::Respond { response, delay };
-                }
-            }
-        }
+        let delay =
+            match self.fault_effects(VIDEO_OPERATION, &request.path, |status, retry_after| {
+                let message = match retry_after {
+                    Some(_) => "Too many requests".to_string(),
+                    None => format!("injected {status}"),
+                };
+                json_response(status, "application/json", &json!({ "message": message }))
+            }) {
+                Ok(delay) => delay,
+                Err(reply) => return *reply,
+            };
         let name = &request.path[VIDEOS.len()..];
         let id = name.strip_suffix(".mp4").unwrap_or(name);
         let mut response = self.video_file(id);
@@ -349,172 +293,225 @@ impl Engine {
         Reply::Respond { response, delay }
     }
 
-    /// The faults that fire for this request, in configuration order.
-    fn fired_faults(&self, operation: &str, path: &str) -> Vec<FaultKind> {
+    /// The effects of the faults that fire for this request, in
+    /// configuration order.
+    fn fired_faults(&self, operation: &str, path: &str) -> Vec<Effect> {
         let mut faults = lock(&self.shared.faults);
+        if faults.is_empty() {
+            return Vec::new();
+        }
         let mut rng = lock(&self.shared.rng);
         faults
             .iter_mut()
             .filter(|(f, _)| f.covers(operation, path))
             .filter_map(|(f, seen)| {
                 *seen += 1;
-                f.fires(*seen, rng.f64()).then_some(f.kind)
+                f.fires(*seen, rng.f64()).then_some(f.kind.effect())
             })
             .collect()
     }
 
-    /// The provider's 401 if the request's key is missing or unknown.
-    fn refusal(&self, provider: Provider, headers: &HeaderMap) -> Option<http::Response<Bytes>> {
-        let keys = &self.config().api_keys;
-        let known = |key: &str| keys.iter().any(|k| k == key);
-        match provider {
-            Provider::Magnific => match headers
-                .get("x-magnific-api-key")
-                .and_then(|v| v.to_str().ok())
-            {
-                None => Some(provider_error(provider, 401, "Missing API key")),
-                Some(key) if known(key) => None,
-                Some(_) => Some(provider_error(provider, 401, "Invalid API key")),
-            },
-            Provider::Anyfast | Provider::Powertokens => {
-                let token = headers
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
-                let message = match token {
-                    None => "Missing bearer token",
-                    Some(token) if known(token) => return None,
-                    Some(_) => "Invalid token",
-                };
-                let mut response = provider_error(provider, 401, message);
-                response.headers_mut().insert(
-                    http::header::WWW_AUTHENTICATE,
-                    "Bearer".parse().expect("static"),
-                );
-                Some(response)
-            }
+    /// Does what `route` asks, with the provider's own shapes.
+    fn operate(
+        &self,
+        behaviour: &dyn Behaviour,
+        route: &Route,
+        request: &MockRequest,
+    ) -> http::Response<Bytes> {
+        let base = base_url(self.config().public_url.as_deref(), request);
+        let Some(op) = behaviour.op(route.id(), route.param.clone()) else {
+            return behaviour.error(501, "the mock does not play this operation");
+        };
+        match op {
+            Op::Create(resolution) => self.create(behaviour, route, request, resolution, &base),
+            Op::List(resolution) => self.list(behaviour, route.provider(), resolution),
+            Op::Get(id) => self.get(behaviour, route.provider(), &id, &base),
+            Op::Content(id) => self.content(behaviour, route.provider(), &id),
         }
     }
 
-    /// The admin API is open on loopback; elsewhere it needs the admin key,
-    /// and without one configured it is closed.
-    fn admin_refusal(&self, request: &MockRequest) -> Option<http::Response<Bytes>> {
-        let given = request
+    /// Checks the body, makes an id, stores the task the provider describes,
+    /// and answers what it says.
+    fn create(
+        &self,
+        behaviour: &dyn Behaviour,
+        route: &Route,
+        request: &MockRequest,
+        resolution: Option<crate::Resolution>,
+        base: &str,
+    ) -> http::Response<Bytes> {
+        let is_json = request
             .headers
-            .get("x-mock-admin-key")
-            .and_then(|v| v.to_str().ok());
-        let message = match (&self.config().admin_key, given) {
-            (Some(key), Some(given)) if key.as_bytes() == given.as_bytes() => return None,
-            (Some(_), _) => "the admin API needs the admin key in x-mock-admin-key",
-            (None, _) if self.config().loopback => return None,
-            (None, _) => {
-                "the admin API is closed: the mock listens beyond loopback without --admin-key"
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        // 400, not 415: the documents list 400 for a bad request and no 415.
+        if !is_json {
+            return behaviour.error(
+                400,
+                "The request body must be JSON (Content-Type: application/json)",
+            );
+        }
+        let body: Value = match serde_json::from_slice(&request.body) {
+            Ok(body) => body,
+            Err(e) => {
+                return behaviour.error(400, &format!("The request body is not valid JSON: {e}"))
             }
         };
-        Some(json_response(
-            403,
-            "application/json",
-            &json!({ "message": message }),
-        ))
+        let problems = check_request(route.id(), &body);
+        if !problems.is_empty() {
+            let accepts_problem = request
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("application/problem+json"));
+            return behaviour.invalid(&problems, accepts_problem);
+        }
+        let id = behaviour.new_id(&mut lock(&self.shared.rng));
+        let (task, reply) = behaviour.create(resolution, &body, &id, base);
+        if task.webhook_url.is_some() {
+            self.schedule_announcements(&task);
+        }
+        if let Err(full) = self.lock_tasks().insert(task, self.config().lifecycle) {
+            return behaviour.error(
+                503,
+                &format!(
+                    "the mock holds {} unfinished tasks, twice --max-tasks; finish or reset some",
+                    full.unfinished
+                ),
+            );
+        }
+        json_response(200, "application/json", &reply)
     }
 
-    fn admin(&self, request: &MockRequest) -> http::Response<Bytes> {
-        let ok = |body: Value| json_response(200, "application/json", &body);
-        let path = request.path.trim_start_matches("/__mock");
-        match (request.method.as_str(), path) {
-            ("GET", "/health") => {
-                let tasks = self.lock_tasks();
-                ok(json!({
-                    "status": "ok",
-                    "uptime_ms": self.shared.started.elapsed().as_millis() as u64,
-                    "tasks": tasks.len(),
-                    "tasks_evicted": tasks.evicted,
-                    "requests_seen": lock(&self.shared.journal).total(),
-                }))
+    /// The provider's tasks (of one resolution), oldest first. Only
+    /// Magnific lists, as `{"data":[{"task_id","status"}]}`.
+    fn list(
+        &self,
+        behaviour: &dyn Behaviour,
+        provider: Provider,
+        resolution: Option<crate::Resolution>,
+    ) -> http::Response<Bytes> {
+        let mut tasks = self.lock_tasks();
+        let data: Vec<Value> = tasks
+            .ids(provider, resolution)
+            .iter()
+            .filter_map(|id| {
+                let task = tasks.get_mut(id)?;
+                let phase = self.observe(task);
+                Some(json!({ "task_id": id, "status": behaviour.status_word(phase) }))
+            })
+            .collect();
+        json_response(200, "application/json", &json!({ "data": data }))
+    }
+
+    fn get(
+        &self,
+        behaviour: &dyn Behaviour,
+        provider: Provider,
+        id: &str,
+        base: &str,
+    ) -> http::Response<Bytes> {
+        let mut tasks = self.lock_tasks();
+        let Some(task) = tasks.get_mut(id).filter(|t| t.provider == provider) else {
+            return behaviour.unknown_task();
+        };
+        task.reads += 1;
+        let phase = self.observe(task);
+        json_response(200, "application/json", &behaviour.task(task, phase, base))
+    }
+
+    fn content(
+        &self,
+        behaviour: &dyn Behaviour,
+        provider: Provider,
+        id: &str,
+    ) -> http::Response<Bytes> {
+        let mut tasks = self.lock_tasks();
+        let Some(task) = tasks.get_mut(id).filter(|t| t.provider == provider) else {
+            return behaviour.error(404, "Task not found");
+        };
+        match self.observe(task) {
+            Phase::Completed if task.expired(self.config().video_ttl) => {
+                behaviour.error(404, "Video has expired")
             }
-            ("GET", "/requests") => ok(json!(lock(&self.shared.journal).snapshot())),
-            ("GET", "/webhooks") => ok(json!(self.shared.webhooks.deliveries())),
-            ("POST", "/reset") => {
-                self.lock_tasks().clear();
-                lock(&self.shared.journal).clear();
-                lock(&self.shared.faults).clear();
-                self.shared.webhooks.clear();
-                ok(json!({ "reset": true }))
-            }
-            ("GET", "/faults") => ok(self.faults_json()),
-            ("DELETE", "/faults") => {
-                lock(&self.shared.faults).clear();
-                ok(self.faults_json())
-            }
-            ("POST", "/faults") => {
-                let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-                let list = body.get("faults").unwrap_or(&body);
-                let parsed: Result<Vec<Fault>, String> = match list.as_array() {
-                    Some(items) => items
-                        .iter()
-                        .map(|f| {
-                            f.as_str()
-                                .unwrap_or_default()
-                                .parse()
-                                .map_err(|e: super::faults::FaultParseError| e.to_string())
-                        })
-                        .collect(),
-                    None => Err("expected {\"faults\": [\"ROUTE:KIND[:WHEN]\", ...]}".into()),
-                };
-                match parsed {
-                    Ok(new) => {
-                        lock(&self.shared.faults).extend(new.into_iter().map(|f| (f, 0)));
-                        ok(self.faults_json())
+            Phase::Completed => mp4_response(&task.video),
+            phase => behaviour.not_ready(phase),
+        }
+    }
+
+    /// The phase now; announces any change by webhook.
+    pub(crate) fn observe(&self, task: &mut super::state::TaskRecord) -> Phase {
+        let phase = task.phase(self.config().lifecycle);
+        if phase > task.announced {
+            if let (Some(url), Ok(runtime)) = (
+                task.webhook_url.clone(),
+                tokio::runtime::Handle::try_current(),
+            ) {
+                let behaviour = providers::of(task.provider);
+                for step in [Phase::InProgress, Phase::Completed, Phase::Failed] {
+                    if step > task.announced
+                        && step <= phase
+                        && !(step == Phase::Completed && phase == Phase::Failed)
+                    {
+                        if let Some(payload) = behaviour.announcement(task, step) {
+                            self.shared.webhooks.send(&runtime, url.clone(), payload);
+                        }
                     }
-                    Err(e) => json_response(400, "application/json", &json!({ "message": e })),
                 }
             }
-            ("POST", p) if p.starts_with("/tasks/") => {
-                self.force_outcome(&p["/tasks/".len()..], &request.body)
-            }
-            _ => json_response(
-                404,
-                "application/json",
-                &json!({ "message": format!("no admin route {} {}", request.method, request.path) }),
-            ),
+            task.announced = phase;
         }
+        phase
     }
 
-    fn faults_json(&self) -> Value {
-        json!({ "faults": lock(&self.shared.faults).iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>() })
-    }
-
-    fn force_outcome(&self, id: &str, body: &[u8]) -> http::Response<Bytes> {
-        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let phase = match body["outcome"].as_str() {
-            Some("completed") => Phase::Completed,
-            Some("failed") => Phase::Failed,
-            Some("in_progress" | "stuck") => Phase::InProgress,
-            Some("created") => Phase::Created,
-            _ => {
-                return json_response(
-                    400,
-                    "application/json",
-                    &json!({ "message": "expected {\"outcome\": \"completed\" | \"failed\" | \"in_progress\" | \"created\"}" }),
-                )
-            }
+    /// On a clock lifecycle, looks at the task when each phase is due, so
+    /// webhooks go out without anyone polling.
+    fn schedule_announcements(&self, task: &super::state::TaskRecord) {
+        let (
+            super::config::Lifecycle::Clock {
+                in_progress_after,
+                done_after,
+            },
+            Ok(runtime),
+        ) = (
+            self.config().lifecycle,
+            tokio::runtime::Handle::try_current(),
+        )
+        else {
+            return;
         };
-        let mut tasks = self.lock_tasks();
-        match tasks.get_mut(id) {
-            Some(task) => {
-                task.forced = Some(phase);
-                self.observe(task);
-                json_response(
-                    200,
-                    "application/json",
-                    &json!({ "task_id": id, "outcome": body["outcome"] }),
-                )
+        let engine = self.clone();
+        let id = task.id.clone();
+        runtime.spawn(async move {
+            for wait in [
+                in_progress_after,
+                done_after.saturating_sub(in_progress_after),
+            ] {
+                tokio::time::sleep(wait).await;
+                let mut tasks = engine.lock_tasks();
+                match tasks.get_mut(&id) {
+                    Some(task) => {
+                        engine.observe(task);
+                    }
+                    None => return,
+                }
             }
-            None => json_response(
-                404,
-                "application/json",
-                &json!({ "message": format!("no task {id}") }),
-            ),
+        });
+    }
+
+    fn video_file(&self, id: &str) -> http::Response<Bytes> {
+        let mut tasks = self.lock_tasks();
+        let Some(task) = tasks.get_mut(id) else {
+            return json_response(404, "application/json", &json!({ "message": "Not found" }));
+        };
+        let behaviour = providers::of(task.provider);
+        match self.observe(task) {
+            Phase::Completed if task.expired(self.config().video_ttl) => {
+                behaviour.error(404, "The video URL has expired")
+            }
+            Phase::Completed => mp4_response(&task.video),
+            _ => behaviour.error(404, "Not found"),
         }
     }
 
@@ -524,20 +521,15 @@ impl Engine {
             "Request body is larger than {} bytes",
             self.config().body_limit
         );
-        let response = match routes::resolve(method, path) {
-            routes::Resolved::Found { provider, .. }
-            | routes::Resolved::WrongMethod { provider, .. } => {
-                provider_error(provider, 413, &message)
-            }
-            routes::Resolved::NotFound => {
+        let response = match router::resolve(method, path) {
+            Resolved::Found(route) => providers::of(route.provider()).error(413, &message),
+            Resolved::WrongMethod { provider, .. } => providers::of(provider).error(413, &message),
+            Resolved::NotFound => {
                 json_response(413, "application/json", &json!({ "message": message }))
             }
         };
         lock(&self.shared.journal).push(JournalEntry {
-            at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64,
+            at_ms: unix_ms(),
             method: method.to_string(),
             path: path.to_string(),
             operation: None,
@@ -562,6 +554,20 @@ impl Engine {
     }
 }
 
+/// The base of result URLs: the configured public URL, else the mock's own
+/// address as the client reached it.
+fn base_url(public: Option<&str>, request: &MockRequest) -> String {
+    if let Some(url) = public {
+        return url.to_string();
+    }
+    let host = request
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
 fn prefer_code(headers: &HeaderMap) -> Option<u16> {
     headers
         .get_all("prefer")
@@ -575,7 +581,7 @@ fn prefer_code(headers: &HeaderMap) -> Option<u16> {
 /// answer a `Prefer: code=` header (the provider's error shape when the
 /// status has no example); a status the operation does not document gets
 /// Prism's own answer, a 404 problem+json. `--fault` injects anything.
-fn preferred(provider: Provider, operation: &str, status: u16) -> http::Response<Bytes> {
+fn preferred(behaviour: &dyn Behaviour, operation: &str, status: u16) -> http::Response<Bytes> {
     if !super::validate::documents_status(operation, status) {
         return json_response(
             404,
@@ -588,12 +594,16 @@ fn preferred(provider: Provider, operation: &str, status: u16) -> http::Response
             }),
         );
     }
-    example_or_error(provider, operation, status)
+    example_or_error(behaviour, operation, status)
 }
 
 /// The document's example for `operation` and `status` if it has one, else
 /// the provider's error shape; what a `--fault` status answers.
-fn example_or_error(provider: Provider, operation: &str, status: u16) -> http::Response<Bytes> {
+fn example_or_error(
+    behaviour: &dyn Behaviour,
+    operation: &str,
+    status: u16,
+) -> http::Response<Bytes> {
     match crate::fixtures::examples(operation, Some(status))
         .find(|e| e.content_type == "application/json")
     {
@@ -603,7 +613,7 @@ fn example_or_error(provider: Provider, operation: &str, status: u16) -> http::R
                 .ok()
                 .and_then(|s| s.canonical_reason())
                 .unwrap_or("Error");
-            provider_error(provider, status, reason)
+            behaviour.error(status, reason)
         }
     }
 }
@@ -623,12 +633,14 @@ mod tests {
 
     #[test]
     fn preferred_codes_answer_with_the_documents_examples() {
-        let r = preferred(Provider::Magnific, "create_video_seedance_2_mini_720p", 503);
+        let magnific = providers::of(Provider::Magnific);
+        let r = preferred(magnific, "create_video_seedance_2_mini_720p", 503);
         assert_eq!(
             r.body().as_ref(),
             br#"{"message":"Service Unavailable. Please try again later."}"#
         );
-        let r = preferred(Provider::Powertokens, "getVideoContent", 404);
+        let powertokens = providers::of(Provider::Powertokens);
+        let r = preferred(powertokens, "getVideoContent", 404);
         assert_eq!(
             serde_json::from_slice::<Value>(r.body()).unwrap()["error"]["message"],
             "Task not found"

@@ -25,6 +25,40 @@ pub enum FaultKind {
     Drop,
 }
 
+/// What a fired fault does to the answer; the engine applies it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Effect {
+    /// Answer this much later.
+    Delay(Duration),
+    /// Close the connection unanswered.
+    Drop,
+    /// Answer this status instead (with `Retry-After`, if given).
+    Answer {
+        /// The status.
+        status: u16,
+        /// Seconds for `Retry-After`.
+        retry_after: Option<u64>,
+    },
+}
+
+impl FaultKind {
+    /// What this fault does.
+    pub(crate) fn effect(self) -> Effect {
+        match self {
+            FaultKind::RateLimited { retry_after_secs } => Effect::Answer {
+                status: 429,
+                retry_after: Some(retry_after_secs),
+            },
+            FaultKind::Status(status) => Effect::Answer {
+                status,
+                retry_after: None,
+            },
+            FaultKind::Latency(d) => Effect::Delay(d),
+            FaultKind::Drop => Effect::Drop,
+        }
+    }
+}
+
 /// When it goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Trigger {

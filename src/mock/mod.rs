@@ -17,11 +17,14 @@
 //! `GET webhooks`, `POST reset`, `GET|POST|DELETE faults`, `POST tasks/{id}`,
 //! and `GET videos/{id}.mp4` (where result URLs point).
 
+mod admin;
 mod config;
 mod engine;
 mod faults;
 mod journal;
-mod routes;
+mod providers;
+mod respond;
+mod router;
 mod server;
 mod state;
 pub mod validate;

@@ -17,7 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use super::config::HostLimits;
-use super::engine::{json_response, Engine, MockRequest, Reply};
+use super::engine::{Engine, MockRequest, Reply};
+use super::respond::json_response;
 
 /// Returned by the service to make hyper close the connection unanswered.
 #[derive(Debug)]

@@ -1,0 +1,121 @@
+//! Each provider's behaviour in the mock, one file each, mirroring
+//! `src/providers/`: how it refuses a request, the shape of its errors, its
+//! task ids, what a create stores and answers, and how it renders a task in
+//! its own vocabulary. The engine does the rest the same way for all three.
+//!
+//! [`Behaviour`] is the one list of what a provider must decide, and [`of`]
+//! the one place that names the providers: adding one makes the compiler ask
+//! for every answer.
+
+mod anyfast;
+mod magnific;
+mod powertokens;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::Value;
+
+use super::state::{Phase, TaskRecord};
+use super::validate::Problem;
+use crate::{Provider, Resolution};
+
+/// What an operation does, whichever provider serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    /// Creates a task; the resolution when the path fixes it.
+    Create(Option<Resolution>),
+    /// Lists tasks (of one resolution, if given).
+    List(Option<Resolution>),
+    /// Reads one task.
+    Get(String),
+    /// Streams a task's video.
+    Content(String),
+}
+
+/// A provider as the mock plays it.
+pub(crate) trait Behaviour: Sync {
+    /// What `operation_id` (one of this provider's) does, with its path
+    /// parameter; `None` for an operation the mock does not know.
+    fn op(&self, operation_id: &str, param: Option<String>) -> Option<Op>;
+
+    /// The 401 for a missing or unknown key, `None` when `known` accepts it.
+    fn refusal(
+        &self,
+        headers: &HeaderMap,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<http::Response<Bytes>>;
+
+    /// The provider's error body for `status`.
+    fn error(&self, status: u16, message: &str) -> http::Response<Bytes>;
+
+    /// The 400 naming every field that broke the document's rules.
+    fn invalid(&self, problems: &[Problem], accepts_problem_json: bool) -> http::Response<Bytes>;
+
+    /// A fresh task id in the provider's style.
+    fn new_id(&self, rng: &mut fastrand::Rng) -> String;
+
+    /// The task a valid create `body` describes (the path's resolution, if
+    /// it fixes one), and the create's answer.
+    fn create(
+        &self,
+        resolution: Option<Resolution>,
+        body: &Value,
+        id: &str,
+        base: &str,
+    ) -> (TaskRecord, Value);
+
+    /// The answer for an id no task has.
+    fn unknown_task(&self) -> http::Response<Bytes>;
+
+    /// A task, in the provider's get-answer shape.
+    fn task(&self, task: &TaskRecord, phase: Phase, base: &str) -> Value;
+
+    /// A task's status word for `phase`, in the provider's vocabulary.
+    fn status_word(&self, phase: Phase) -> &'static str;
+
+    /// The answer when a task's video is asked for before it is done.
+    fn not_ready(&self, phase: Phase) -> http::Response<Bytes>;
+
+    /// The webhook payload announcing `phase`, for providers that send them.
+    fn announcement(&self, task: &TaskRecord, phase: Phase) -> Option<Value>;
+}
+
+/// The behaviour of `provider`.
+pub(crate) fn of(provider: Provider) -> &'static dyn Behaviour {
+    match provider {
+        Provider::Magnific => &magnific::Magnific,
+        Provider::Anyfast => &anyfast::Anyfast,
+        Provider::Powertokens => &powertokens::Powertokens,
+    }
+}
+
+/// Where a result video lives on the mock.
+pub(crate) fn video_url(base: &str, id: &str) -> String {
+    format!("{base}/__mock/videos/{id}.mp4")
+}
+
+/// `(w, h)` for an aspect-ratio word in any provider's form; `adaptive` and
+/// unknown words are 16:9.
+pub(crate) fn ratio(word: Option<&str>) -> (u32, u32) {
+    word.and_then(|w| w.parse::<crate::AspectRatio>().ok())
+        .and_then(crate::AspectRatio::ratio)
+        .unwrap_or((16, 9))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::OPERATIONS;
+
+    #[test]
+    fn every_documented_operation_has_a_behaviour() {
+        for op in OPERATIONS {
+            let param = op.path.contains('{').then(|| "x".to_string());
+            assert!(
+                of(op.provider).op(op.operation_id, param).is_some(),
+                "{} has no behaviour in the mock",
+                op.operation_id
+            );
+        }
+    }
+}
