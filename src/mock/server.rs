@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -43,21 +43,28 @@ enum BodyError {
 
 /// Reads a body up to `limit` bytes, taking each chunk's bytes from the
 /// shared budget (given back when the request is answered), within `timeout`.
+/// A body without bytes is answered at once, and a body that comes in one
+/// chunk is kept as it came, without a copy.
 async fn read_body(
     mut body: Incoming,
     limit: usize,
     budget: &Arc<Semaphore>,
     timeout: Duration,
 ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), BodyError> {
+    if body.is_end_stream() {
+        return Ok((Bytes::new(), None));
+    }
     let read = async {
-        let mut buf = BytesMut::new();
+        let mut first: Option<Bytes> = None;
+        let mut rest = BytesMut::new();
+        let mut len = 0usize;
         let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| BodyError::Broken)?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if buf.len() + data.len() > limit {
+            if len + data.len() > limit {
                 return Err(BodyError::TooLarge);
             }
             let n = u32::try_from(data.len()).map_err(|_| BodyError::TooLarge)?;
@@ -69,9 +76,17 @@ async fn read_body(
                 Some(h) => h.merge(permit),
                 None => held = Some(permit),
             }
-            buf.extend_from_slice(&data);
+            len += data.len();
+            match first.take() {
+                None if rest.is_empty() => first = Some(data),
+                None => rest.extend_from_slice(&data),
+                Some(earlier) => {
+                    rest.extend_from_slice(&earlier);
+                    rest.extend_from_slice(&data);
+                }
+            }
         }
-        Ok((buf.freeze(), held))
+        Ok((first.unwrap_or_else(|| rest.freeze()), held))
     };
     tokio::time::timeout(timeout, read)
         .await

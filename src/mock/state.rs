@@ -166,7 +166,8 @@ pub(crate) struct Full {
 /// by eviction), at most `cap` of them while any is finished.
 #[derive(Debug)]
 pub(crate) struct Tasks {
-    by_id: HashMap<String, TaskRecord>,
+    /// foldhash: the mock's own ids, so no need for SipHash's defence.
+    by_id: HashMap<String, TaskRecord, foldhash::fast::RandomState>,
     order: VecDeque<String>,
     cap: usize,
     pub evicted: u64,
@@ -175,7 +176,7 @@ pub(crate) struct Tasks {
 impl Tasks {
     pub fn new(cap: usize) -> Self {
         Self {
-            by_id: HashMap::new(),
+            by_id: HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
             evicted: 0,
@@ -191,16 +192,24 @@ impl Tasks {
         let mut looked = 0;
         while self.by_id.len() >= self.cap && looked < SCAN.min(self.order.len()) {
             let id = self.order.pop_front().expect("full, so not empty");
-            let finished = self
-                .by_id
-                .get_mut(&id)
-                .is_none_or(|t| matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed));
+            let (finished, on_schedule) = match self.by_id.get_mut(&id) {
+                None => (true, false),
+                Some(t) => (
+                    matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed),
+                    t.forced.is_none() && t.outcome != Outcome::Stuck,
+                ),
+            };
             if finished {
                 self.by_id.remove(&id);
                 self.evicted += 1;
-            } else {
-                self.order.push_back(id);
-                looked += 1;
+                continue;
+            }
+            self.order.push_back(id);
+            looked += 1;
+            // On the clock, an unfinished task that keeps to its schedule
+            // means every younger one is unfinished too: stop looking.
+            if on_schedule && matches!(lifecycle, Lifecycle::Clock { .. }) {
+                break;
             }
         }
         if self.by_id.len() >= self.cap.saturating_mul(2) {
@@ -313,6 +322,25 @@ mod tests {
             Err(Full { unfinished: 4 })
         );
         assert_eq!(tasks.evicted, 1);
+    }
+
+    #[test]
+    fn on_the_clock_one_unfinished_task_on_schedule_ends_the_look() {
+        // Tasks finish in creation order on the clock, so the oldest being
+        // unfinished says the rest are: an insert past the cap looks at that
+        // one alone (it used to look at 64, each a clock read and a hash).
+        let clock = Lifecycle::Clock {
+            in_progress_after: Duration::from_secs(60),
+            done_after: Duration::from_secs(120),
+        };
+        let mut tasks = Tasks::new(100);
+        for i in 0..100 {
+            tasks.insert(task(&format!("t{i}")), clock).unwrap();
+        }
+        tasks.insert(task("new"), clock).unwrap();
+        let ids = tasks.ids(Provider::Magnific, None);
+        assert_eq!(&ids[..2], ["t1", "t2"]);
+        assert_eq!(&ids[99..], ["t0", "new"]);
     }
 
     #[test]
