@@ -20,7 +20,7 @@ use super::config::MockConfig;
 use super::faults::{Effect, Fault};
 use super::journal::{JournalEntry, Ring};
 use super::providers::{self, Behaviour, Op};
-use super::respond::{json_response, mp4_response};
+use super::respond::{json_bytes, json_response, mp4_response};
 use super::router::{self, Resolved, Route};
 use super::state::{Phase, Tasks};
 use super::validate::check_request;
@@ -385,24 +385,43 @@ impl Engine {
     }
 
     /// The provider's tasks (of one resolution), oldest first. Only
-    /// Magnific lists, as `{"data":[{"task_id","status"}]}`.
+    /// Magnific lists, as `{"data":[{"task_id","status"}]}`. The lock is
+    /// held only to copy each id (a pointer) and phase; the answer is
+    /// written after, so a list of the whole cap does not stall other
+    /// requests.
     fn list(
         &self,
         behaviour: &dyn Behaviour,
         provider: Provider,
         resolution: Option<crate::Resolution>,
     ) -> http::Response<Bytes> {
-        let mut tasks = self.lock_tasks();
-        let data: Vec<Value> = tasks
-            .ids(provider, resolution)
-            .iter()
-            .filter_map(|id| {
-                let task = tasks.get_mut(id)?;
-                let phase = self.observe(task);
-                Some(json!({ "task_id": id, "status": behaviour.status_word(phase) }))
-            })
-            .collect();
-        json_response(200, "application/json", &json!({ "data": data }))
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            status: &'static str,
+            task_id: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct List<'a> {
+            data: Vec<Entry<'a>>,
+        }
+        let mut listed: Vec<(Arc<str>, Phase)> = Vec::new();
+        self.lock_tasks().each(provider, resolution, |id, task| {
+            listed.push((id.clone(), self.observe(task)));
+        });
+        let list = List {
+            data: listed
+                .iter()
+                .map(|(id, phase)| Entry {
+                    status: behaviour.status_word(*phase),
+                    task_id: id,
+                })
+                .collect(),
+        };
+        json_bytes(
+            200,
+            "application/json",
+            serde_json::to_vec(&list).expect("strings serialise"),
+        )
     }
 
     fn get(

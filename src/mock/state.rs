@@ -5,6 +5,7 @@
 //! announced by webhook, and when completion was first seen, are kept.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::config::Lifecycle;
@@ -167,8 +168,9 @@ pub(crate) struct Full {
 #[derive(Debug)]
 pub(crate) struct Tasks {
     /// foldhash: the mock's own ids, so no need for SipHash's defence.
-    by_id: HashMap<String, TaskRecord, foldhash::fast::RandomState>,
-    order: VecDeque<String>,
+    by_id: HashMap<Arc<str>, TaskRecord, foldhash::fast::RandomState>,
+    /// Ids shared with `by_id`, so a list copies a pointer per task.
+    order: VecDeque<Arc<str>>,
     cap: usize,
     pub evicted: u64,
 }
@@ -217,8 +219,9 @@ impl Tasks {
                 unfinished: self.by_id.len(),
             });
         }
-        self.order.push_back(task.id.clone());
-        self.by_id.insert(task.id.clone(), task);
+        let id: Arc<str> = Arc::from(task.id.as_str());
+        self.order.push_back(id.clone());
+        self.by_id.insert(id, task);
         Ok(())
     }
 
@@ -226,17 +229,29 @@ impl Tasks {
         self.by_id.get_mut(id)
     }
 
-    /// Tasks of `provider` (and `resolution`, if given), oldest first.
-    pub fn ids(&self, provider: Provider, resolution: Option<Resolution>) -> Vec<String> {
-        self.order
-            .iter()
-            .filter(|id| {
-                self.by_id.get(*id).is_some_and(|t| {
-                    t.provider == provider && resolution.is_none_or(|r| t.resolution == r)
-                })
-            })
-            .cloned()
-            .collect()
+    /// Calls `f` with each task of `provider` (and `resolution`, if
+    /// given), oldest first.
+    pub fn each(
+        &mut self,
+        provider: Provider,
+        resolution: Option<Resolution>,
+        mut f: impl FnMut(&Arc<str>, &mut TaskRecord),
+    ) {
+        for id in &self.order {
+            if let Some(t) = self.by_id.get_mut(id) {
+                if t.provider == provider && resolution.is_none_or(|r| t.resolution == r) {
+                    f(id, t);
+                }
+            }
+        }
+    }
+
+    /// Ids of `provider`'s tasks (and `resolution`'s, if given), oldest first.
+    #[cfg(test)]
+    pub fn ids(&mut self, provider: Provider, resolution: Option<Resolution>) -> Vec<String> {
+        let mut ids = Vec::new();
+        self.each(provider, resolution, |id, _| ids.push(id.to_string()));
+        ids
     }
 
     pub fn len(&self) -> usize {
