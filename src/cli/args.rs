@@ -314,6 +314,20 @@ pub struct MockArgs {
     /// Open connections at once (further ones wait).
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Forward PROVIDER's calls to the real server at URL, with the caller's
+    /// own key, and check each request and answer against the document
+    /// (GET /__mock/deviations); e.g. magnific=https://api.magnific.com
+    /// (repeatable).
+    #[arg(long, value_name = "PROVIDER=URL", conflicts_with = "replay")]
+    pub upstream: Vec<String>,
+    /// Write each forwarded exchange into DIR as a JSON cassette, secrets
+    /// redacted.
+    #[arg(long, value_name = "DIR", requires = "upstream")]
+    pub record: Option<PathBuf>,
+    /// Answer every provider's calls from the cassettes in DIR (matched on
+    /// method, path and body); an unmatched call gets 501.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 /// `spec` subcommands.

@@ -839,16 +839,63 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     if let Some(key) = &args.admin_key {
         builder = builder.admin_key(key);
     }
+    for upstream in &args.upstream {
+        let (provider, url) = upstream.split_once('=').ok_or_else(|| {
+            Error::validation(
+                "--upstream",
+                format!(
+                    "`{upstream}` is not PROVIDER=URL (such as magnific=https://api.magnific.com)"
+                ),
+            )
+        })?;
+        let provider: crate::Provider = provider.parse().map_err(|_| {
+            Error::validation(
+                "--upstream",
+                format!("`{provider}` is not a provider (magnific, anyfast or powertokens)"),
+            )
+        })?;
+        let parsed = reqwest::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        if parsed.is_none() {
+            return Err(Error::validation(
+                "--upstream",
+                format!("`{url}` is not an http(s) URL"),
+            ));
+        }
+        builder = builder.upstream(provider, url);
+    }
+    if let Some(dir) = &args.record {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::validation("--record", format!("cannot create {}: {e}", dir.display()))
+        })?;
+        builder = builder.record(dir);
+    }
+    if let Some(dir) = &args.replay {
+        std::fs::read_dir(dir).map_err(|e| {
+            Error::validation("--replay", format!("cannot read {}: {e}", dir.display()))
+        })?;
+        builder = builder.replay(dir);
+    }
     builder = builder.limits(crate::mock::HostLimits {
         max_connections: args.max_connections,
         ..crate::mock::HostLimits::default()
     });
     let keys = builder.config().api_keys.clone();
     let secret = builder.config().webhook_secret.clone();
-    let mock = builder
-        .start()
-        .await
-        .map_err(|e| Error::validation("--addr", format!("cannot listen on {}: {e}", args.addr)))?;
+    let upstreams = builder.config().upstreams.clone();
+    let mock = builder.start().await.map_err(|e| {
+        // A cassette that does not parse is InvalidData (proxy.rs).
+        let field = match e.kind() {
+            std::io::ErrorKind::InvalidData if args.replay.is_some() => "--replay",
+            _ => "--addr",
+        };
+        let what = match field {
+            "--addr" => format!("cannot listen on {}: {e}", args.addr),
+            _ => format!("cannot read the cassettes: {e}"),
+        };
+        Error::validation(field, what)
+    })?;
     // A reader that went away (a closed pipe) must not bring the server down.
     let mut stdout = std::io::stdout().lock();
     let _ = if out.json {
@@ -868,6 +915,15 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
                 )
             })
             .and_then(|_| writeln!(stdout, "webhook secret: {secret}"))
+            .and_then(|_| {
+                for (provider, url) in &upstreams {
+                    writeln!(stdout, "{provider}: forwarded to {url}, checked against its document (/__mock/deviations)")?;
+                }
+                match &args.replay {
+                    Some(dir) => writeln!(stdout, "replaying cassettes from {}", dir.display()),
+                    None => Ok(()),
+                }
+            })
             .and_then(|_| {
                 writeln!(
                     stdout,

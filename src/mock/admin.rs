@@ -49,11 +49,15 @@ impl Engine {
             }
             ("GET", "/requests") => ok(json!(lock(&self.shared.journal).snapshot())),
             ("GET", "/webhooks") => ok(json!(self.shared.webhooks.deliveries())),
+            ("GET", "/deviations") => ok(json!(self.deviations())),
             ("POST", "/reset") => {
                 self.lock_tasks().clear();
                 lock(&self.shared.journal).clear();
                 lock(&self.shared.faults).clear();
                 self.shared.webhooks.clear();
+                if let Some(proxy) = &self.shared.proxy {
+                    proxy.clear();
+                }
                 ok(json!({ "reset": true }))
             }
             ("GET", "/faults") => ok(self.faults_json()),

@@ -104,6 +104,14 @@ pub struct MockConfig {
     pub loopback: bool,
     /// Seed for task ids and fault dice: the same seed, the same run.
     pub seed: u64,
+    /// Providers whose calls are forwarded to a real server (base URL), and
+    /// checked against the documents both ways (the hyper host only).
+    pub upstreams: Vec<(crate::Provider, String)>,
+    /// Where forwarded exchanges are written as cassettes.
+    pub record: Option<std::path::PathBuf>,
+    /// Where cassettes are answered from, for every provider, instead of an
+    /// upstream (the hyper host only).
+    pub replay: Option<std::path::PathBuf>,
 }
 
 impl Default for MockConfig {
@@ -128,6 +136,9 @@ impl Default for MockConfig {
             admin_key: None,
             loopback: true,
             seed: 0x5eed_a9ce,
+            upstreams: Vec::new(),
+            record: None,
+            replay: None,
         }
     }
 }

@@ -20,6 +20,7 @@ use super::config::MockConfig;
 use super::faults::{Effect, Fault};
 use super::journal::{JournalEntry, Ring};
 use super::providers::{self, Behaviour, Op};
+use super::proxy::Proxy;
 use super::respond::{json_bytes, json_response, mp4_response};
 use super::router::{self, Resolved, Route};
 use super::state::{Phase, Tasks};
@@ -90,6 +91,7 @@ pub(crate) struct Shared {
     pub webhooks: Webhooks,
     pub rng: Mutex<fastrand::Rng>,
     pub started: Instant,
+    pub proxy: Option<Proxy>,
 }
 
 /// The mock engine. Cheap to clone; clones share all state.
@@ -118,8 +120,29 @@ fn unix_ms() -> u64 {
 }
 
 impl Engine {
-    /// An engine with `config`.
+    /// An engine with `config`. It plays every provider itself: forwarding
+    /// (`upstreams`, `record`, `replay`) needs the hyper host, which builds
+    /// its engine with [`Engine::with_proxy`].
     pub fn new(config: MockConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// An engine that also forwards, records or replays as `config` says;
+    /// fails when the record directory cannot be made or a cassette in the
+    /// replay directory cannot be read.
+    pub fn with_proxy(config: MockConfig) -> std::io::Result<Self> {
+        let proxy = match (config.upstreams.is_empty(), &config.replay) {
+            (true, None) => None,
+            _ => Some(Proxy::new(
+                config.upstreams.clone(),
+                config.record.clone(),
+                config.replay.clone(),
+            )?),
+        };
+        Ok(Self::build(config, proxy))
+    }
+
+    fn build(config: MockConfig, proxy: Option<Proxy>) -> Self {
         let faults = config.faults.iter().cloned().map(|f| (f, 0)).collect();
         Engine {
             shared: Arc::new(Shared {
@@ -133,6 +156,7 @@ impl Engine {
                 ),
                 rng: Mutex::new(fastrand::Rng::with_seed(config.seed)),
                 started: Instant::now(),
+                proxy,
                 config,
             }),
         }
@@ -145,6 +169,45 @@ impl Engine {
 
     pub(crate) fn lock_tasks(&self) -> MutexGuard<'_, Tasks> {
         lock(&self.shared.tasks)
+    }
+
+    /// The route of a request the proxy answers (its provider forwarded or
+    /// replayed), if any.
+    pub(crate) fn proxied(&self, request: &MockRequest) -> Option<Route> {
+        let proxy = self.shared.proxy.as_ref()?;
+        match router::resolve(&request.method, &request.path) {
+            Resolved::Found(route) if proxy.covers(route.provider()) => Some(route),
+            _ => None,
+        }
+    }
+
+    /// Answers a request through the proxy (see [`Engine::proxied`]), and
+    /// records it in the request journal.
+    pub(crate) async fn forward(&self, route: Route, request: MockRequest) -> Reply {
+        let proxy = self.shared.proxy.as_ref().expect("proxied() said so");
+        let response = proxy.forward(&route, &request).await;
+        let path = match &request.query {
+            Some(q) => format!("{}?{q}", request.path),
+            None => request.path.clone(),
+        };
+        lock(&self.shared.journal).push(JournalEntry {
+            at_ms: unix_ms(),
+            method: request.method.to_string(),
+            path,
+            operation: Some(route.id().to_string()),
+            status: response.status().as_u16(),
+        });
+        Reply::now(response)
+    }
+
+    /// Deviations from the documents the proxy has seen, oldest first
+    /// (empty without `--upstream` or `--replay`).
+    pub fn deviations(&self) -> Vec<super::Deviation> {
+        self.shared
+            .proxy
+            .as_ref()
+            .map(Proxy::deviations)
+            .unwrap_or_default()
     }
 
     /// Answers one request.

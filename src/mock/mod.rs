@@ -15,7 +15,13 @@
 //!
 //! Admin API under `/__mock/`: `GET health`, `GET requests` (a ring buffer),
 //! `GET webhooks`, `POST reset`, `GET|POST|DELETE faults`, `POST tasks/{id}`,
-//! and `GET videos/{id}.mp4` (where result URLs point).
+//! `GET deviations` (what `--upstream` found), and `GET videos/{id}.mp4`
+//! (where result URLs point).
+//!
+//! With [`MockBuilder::upstream`] (`--upstream PROVIDER=URL`) the mock
+//! forwards that provider's calls to the real server and checks both ways
+//! against the document; [`MockBuilder::record`] and [`MockBuilder::replay`]
+//! keep and play back the exchanges (see proxy.rs).
 
 mod admin;
 mod config;
@@ -23,6 +29,7 @@ mod engine;
 mod faults;
 mod journal;
 mod providers;
+mod proxy;
 mod respond;
 mod router;
 mod server;
@@ -42,6 +49,7 @@ pub use config::{HostLimits, Lifecycle, MockConfig, DEFAULT_API_KEY, DEFAULT_WEB
 pub use engine::{Engine, MockRequest, Reply};
 pub use faults::{Fault, FaultKind, FaultParseError, Trigger};
 pub use journal::JournalEntry;
+pub use proxy::{Deviation, MAX_UPSTREAM_BODY};
 pub use state::Outcome;
 pub use webhooks::Delivery;
 
@@ -140,6 +148,28 @@ impl MockBuilder {
         self
     }
 
+    /// Forwards `provider`'s calls to the server at `base_url`, passing the
+    /// caller's own auth, and checks each request and answer against the
+    /// provider's document (see `GET /__mock/deviations`).
+    pub fn upstream(mut self, provider: Provider, base_url: impl Into<String>) -> Self {
+        self.config.upstreams.push((provider, base_url.into()));
+        self
+    }
+
+    /// Writes every forwarded exchange into `dir` as a JSON cassette, with
+    /// secrets redacted.
+    pub fn record(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.record = Some(dir.into());
+        self
+    }
+
+    /// Answers every provider's calls from the cassettes in `dir`, with no
+    /// upstream.
+    pub fn replay(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.replay = Some(dir.into());
+        self
+    }
+
     /// Seed for ids and fault dice.
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = seed;
@@ -174,7 +204,7 @@ impl MockBuilder {
         if !config.loopback && config.admin_key.is_none() {
             tracing::warn!(%addr, "the mock listens beyond loopback: its admin API is closed (pass an admin key to open it)");
         }
-        let engine = Engine::new(config);
+        let engine = Engine::with_proxy(config)?;
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(server::serve(listener, engine.clone(), stopped));
         Ok(MockServer {

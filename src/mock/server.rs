@@ -128,13 +128,17 @@ async fn answer(
         Err(BodyError::Slow) => return closing(408, "the request body did not arrive in time"),
         Err(BodyError::Broken) => return Err(DropConnection),
     };
-    let reply = engine.handle(MockRequest {
+    let request = MockRequest {
         method: parts.method,
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(String::from),
         headers: parts.headers,
         body,
-    });
+    };
+    let reply = match engine.proxied(&request) {
+        Some(route) => engine.forward(route, request).await,
+        None => engine.handle(request),
+    };
     match reply {
         Reply::Respond { response, delay } => {
             // A zero delay skips the timer wheel.

@@ -242,6 +242,253 @@ pub fn check_response(
     Ok(problems(&compile(doc, schema), body))
 }
 
+/// One rule of a document broken by a message, located by JSON pointer:
+/// what the proxy (`--upstream`) reports as a deviation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where, as a JSON pointer into the body (`""` for the whole body).
+    pub pointer: String,
+    /// The rule: a JSON Schema keyword (`required`, `enum`, `type`, ...), or
+    /// `undocumented_status`, `undocumented_media_type`, `undocumented_field`, `json`.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn violation(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Violation {
+    Violation {
+        pointer: pointer.into(),
+        rule: rule.to_string(),
+        message: message.into(),
+    }
+}
+
+fn media_type(content_type: Option<&str>) -> String {
+    content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn cached_validator(key: String, doc: &Value, schema: &Value) -> std::sync::Arc<Validator> {
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<String, std::sync::Arc<Validator>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(v) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return v.clone();
+    }
+    let compiled = std::sync::Arc::new(compile(doc, schema));
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, compiled.clone());
+    compiled
+}
+
+/// Every way a message breaks `content` (a document's `content` map): its
+/// media type, JSON syntax, schema, and fields the schema does not declare.
+fn content_violations(
+    doc: &Value,
+    key: String,
+    content: &Value,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<Violation> {
+    let media = media_type(content_type);
+    let Some(documented) = content.as_object() else {
+        return Vec::new();
+    };
+    if documented.is_empty() {
+        return Vec::new();
+    }
+    let Some(entry) = documented.get(&media) else {
+        let listed: Vec<&str> = documented.keys().map(String::as_str).collect();
+        return vec![violation(
+            "",
+            "undocumented_media_type",
+            format!(
+                "media type `{media}` is not documented here (documented: {})",
+                listed.join(", ")
+            ),
+        )];
+    };
+    let Some(schema) = entry.get("schema") else {
+        return Vec::new();
+    };
+    if !(media.ends_with("json")) {
+        return Vec::new();
+    }
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return vec![violation("", "json", format!("not JSON: {e}"))],
+    };
+    let value = without_negative_zero(&value);
+    let validator = cached_validator(format!("{key} {media}"), doc, schema);
+    let mut out: Vec<Violation> = validator
+        .iter_errors(&value)
+        .map(|e| {
+            let mut pointer = e.instance_path().to_string();
+            if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
+                pointer = format!("{pointer}/{}", property.as_str().unwrap_or_default());
+            }
+            violation(pointer, e.kind().keyword(), e.to_string())
+        })
+        .collect();
+    undocumented_fields(doc, schema, &value, String::new(), &mut out);
+    out
+}
+
+/// Follows `$ref`s within the document.
+fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => match r.strip_prefix('#').and_then(|p| doc.pointer(p)) {
+                Some(target) => schema = target,
+                None => return schema,
+            },
+            None => return schema,
+        }
+    }
+    schema
+}
+
+/// The schemas `schema` is made of: itself and its `allOf`, `oneOf` and
+/// `anyOf` parts, `$ref`s followed.
+fn parts<'a>(doc: &'a Value, schema: &'a Value, out: &mut Vec<&'a Value>) {
+    let schema = resolve(doc, schema);
+    if out.len() > 64 || out.iter().any(|s| std::ptr::eq(*s, schema)) {
+        return;
+    }
+    out.push(schema);
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for part in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            parts(doc, part, out);
+        }
+    }
+}
+
+/// Fields present in `value` that no part of `schema` declares, where the
+/// schema declares properties and does not allow others. A schema is not
+/// broken by them (JSON Schema allows extra fields by default), but a
+/// document that leaves out what the server sends is worth knowing about.
+fn undocumented_fields(
+    doc: &Value,
+    schema: &Value,
+    value: &Value,
+    pointer: String,
+    out: &mut Vec<Violation>,
+) {
+    let mut all = Vec::new();
+    parts(doc, schema, &mut all);
+    match value {
+        Value::Object(map) => {
+            let open = all.iter().any(|s| {
+                s.get("additionalProperties")
+                    .is_some_and(|a| a != &Value::Bool(false))
+            }) || !all.iter().any(|s| s.get("properties").is_some());
+            for (key, item) in map {
+                let declared: Vec<&Value> = all
+                    .iter()
+                    .filter_map(|s| s.get("properties")?.get(key))
+                    .collect();
+                let at = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                if declared.is_empty() {
+                    if !open {
+                        out.push(violation(
+                            at,
+                            "undocumented_field",
+                            format!("`{key}` is not declared by the document"),
+                        ));
+                    }
+                    continue;
+                }
+                for sub in declared {
+                    undocumented_fields(doc, sub, item, at.clone(), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item_schemas: Vec<&Value> = all.iter().filter_map(|s| s.get("items")).collect();
+            for (i, item) in items.iter().enumerate() {
+                for sub in &item_schemas {
+                    undocumented_fields(doc, sub, item, format!("{pointer}/{i}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every way a request to `operation_id` breaks its document.
+pub fn request_violations(
+    operation_id: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<Violation> {
+    let Some((doc, op)) = operation(operation_id) else {
+        return Vec::new();
+    };
+    match op.pointer("/requestBody/content") {
+        Some(content) => content_violations(
+            doc,
+            format!("{operation_id} request"),
+            content,
+            content_type,
+            body,
+        ),
+        None => Vec::new(),
+    }
+}
+
+/// Every way a `status` response to `operation_id` breaks its document.
+pub fn response_violations(
+    operation_id: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<Violation> {
+    let Some((doc, op)) = operation(operation_id) else {
+        return Vec::new();
+    };
+    let responses = op.get("responses");
+    let response = responses
+        .and_then(|r| r.get(status.to_string()))
+        .or_else(|| responses.and_then(|r| r.get("default")));
+    let Some(response) = response else {
+        let listed: Vec<&str> = responses
+            .and_then(Value::as_object)
+            .map(|r| r.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        return vec![violation(
+            "",
+            "undocumented_status",
+            format!(
+                "status {status} is not documented for {operation_id} (documented: {})",
+                listed.join(", ")
+            ),
+        )];
+    };
+    let response = resolve(doc, response);
+    match response.get("content") {
+        Some(content) => content_violations(
+            doc,
+            format!("{operation_id} {status}"),
+            content,
+            content_type,
+            body,
+        ),
+        None => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

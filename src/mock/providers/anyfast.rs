@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{ratio, video_url, Behaviour, Op};
+use super::{ratio, video_url, Behaviour, KnownFault, Op};
 use crate::mock::respond::json_response;
 use crate::mock::state::{unix_now, Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -177,6 +177,10 @@ impl Behaviour for Anyfast {
 
     fn not_ready(&self, _phase: Phase) -> http::Response<Bytes> {
         self.error(404, "Not found")
+    }
+
+    fn known_faults(&self) -> &'static [KnownFault] {
+        &[]
     }
 
     fn announcement(&self, _task: &TaskRecord, _phase: Phase) -> Option<Value> {

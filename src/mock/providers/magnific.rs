@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{ratio, video_url, Behaviour, Op};
+use super::{ratio, video_url, Behaviour, KnownFault, Op};
 use crate::mock::respond::json_response;
 use crate::mock::state::{Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -129,6 +129,17 @@ impl Behaviour for Magnific {
 
     fn not_ready(&self, _phase: Phase) -> http::Response<Bytes> {
         self.error(404, "Not found")
+    }
+
+    fn known_faults(&self) -> &'static [KnownFault] {
+        &[KnownFault {
+            operation: None,
+            direction: "response",
+            status: Some(400),
+            pointers: &["/message", "/invalid_params"],
+            rule: "undocumented_field",
+            note: "Magnific's problem+json schema nests `message` and `invalid_params` under `problem`, while the document's own example (and the API) put them at the top level (FACTS.md)",
+        }]
     }
 
     fn announcement(&self, task: &TaskRecord, phase: Phase) -> Option<Value> {

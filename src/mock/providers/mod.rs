@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::Value;
 
+pub(crate) use super::proxy::KnownFault;
 use super::state::{Phase, TaskRecord};
 use super::validate::Problem;
 use crate::{Provider, Resolution};
@@ -75,6 +76,10 @@ pub(crate) trait Behaviour: Sync {
 
     /// The answer when a task's video is asked for before it is done.
     fn not_ready(&self, phase: Phase) -> http::Response<Bytes>;
+
+    /// Faults the provider's document is known to have (FACTS.md), so that
+    /// the proxy labels the deviations they explain.
+    fn known_faults(&self) -> &'static [KnownFault];
 
     /// The webhook payload announcing `phase`, for providers that send them.
     fn announcement(&self, task: &TaskRecord, phase: Phase) -> Option<Value>;

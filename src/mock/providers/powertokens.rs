@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::anyfast::bearer_refusal;
-use super::{ratio, Behaviour, Op};
+use super::{ratio, Behaviour, KnownFault, Op};
 use crate::mock::respond::json_response;
 use crate::mock::state::{Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -168,6 +168,10 @@ impl Behaviour for Powertokens {
                 gateway_status(phase)
             ),
         )
+    }
+
+    fn known_faults(&self) -> &'static [KnownFault] {
+        &[]
     }
 
     fn announcement(&self, _task: &TaskRecord, _phase: Phase) -> Option<Value> {
