@@ -186,17 +186,7 @@ impl Engine {
     pub(crate) async fn forward(&self, route: Route, request: MockRequest) -> Reply {
         let proxy = self.shared.proxy.as_ref().expect("proxied() said so");
         let response = proxy.forward(&route, &request).await;
-        let path = match &request.query {
-            Some(q) => format!("{}?{q}", request.path),
-            None => request.path.clone(),
-        };
-        lock(&self.shared.journal).push(JournalEntry {
-            at_ms: unix_ms(),
-            method: request.method.to_string(),
-            path,
-            operation: Some(route.id().to_string()),
-            status: response.status().as_u16(),
-        });
+        self.journal(&request, Some(route.id()), response.status().as_u16());
         Reply::now(response)
     }
 
@@ -227,19 +217,24 @@ impl Engine {
             self.api(&request)
         };
         if !admin {
-            let path = match &request.query {
-                Some(q) => format!("{}?{q}", request.path),
-                None => request.path.clone(),
-            };
-            lock(&self.shared.journal).push(JournalEntry {
-                at_ms: unix_ms(),
-                method: request.method.to_string(),
-                path,
-                operation: operation.map(String::from),
-                status: reply.status(),
-            });
+            self.journal(&request, operation, reply.status());
         }
         reply
+    }
+
+    /// Records a request and its answer in the request journal.
+    fn journal(&self, request: &MockRequest, operation: Option<&str>, status: u16) {
+        let path = match &request.query {
+            Some(q) => format!("{}?{q}", request.path),
+            None => request.path.clone(),
+        };
+        lock(&self.shared.journal).push(JournalEntry {
+            at_ms: unix_ms(),
+            method: request.method.to_string(),
+            path,
+            operation: operation.map(String::from),
+            status,
+        });
     }
 
     fn api(&self, request: &MockRequest) -> (Option<&'static str>, Reply) {

@@ -517,6 +517,18 @@ impl Replay {
         names.sort();
         let mut tapes: HashMap<String, (Vec<Cassette>, usize)> = HashMap::new();
         for path in names {
+            // The largest answer held, base64-encoded, and room for the rest.
+            let limit = (MAX_UPSTREAM_BODY as u64) / 3 * 4 + 1024 * 1024;
+            let size = std::fs::metadata(&path)?.len();
+            if size > limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: {size} bytes, more than a cassette holds ({limit})",
+                        path.display()
+                    ),
+                ));
+            }
             let text = std::fs::read(&path)?;
             let cassette: Cassette = serde_json::from_slice(&text).map_err(|e| {
                 std::io::Error::new(
