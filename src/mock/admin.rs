@@ -119,9 +119,8 @@ impl Engine {
             }
         };
         let mut tasks = self.lock_tasks();
-        match tasks.get_mut(id) {
+        match tasks.force(id, phase) {
             Some(task) => {
-                task.forced = Some(phase);
                 self.observe(task);
                 json_response(
                     200,

@@ -223,7 +223,7 @@ impl Engine {
     }
 
     /// Records a request and its answer in the request journal.
-    fn journal(&self, request: &MockRequest, operation: Option<&str>, status: u16) {
+    fn journal(&self, request: &MockRequest, operation: Option<&'static str>, status: u16) {
         let path = match &request.query {
             Some(q) => format!("{}?{q}", request.path),
             None => request.path.clone(),
@@ -232,7 +232,7 @@ impl Engine {
             at_ms: unix_ms(),
             method: request.method.to_string(),
             path,
-            operation: operation.map(String::from),
+            operation,
             status,
         });
     }

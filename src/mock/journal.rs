@@ -64,7 +64,7 @@ pub struct JournalEntry {
     /// Path and query.
     pub path: String,
     /// The operation it matched, if any.
-    pub operation: Option<String>,
+    pub operation: Option<&'static str>,
     /// The status answered (0 for a dropped connection).
     pub status: u16,
 }

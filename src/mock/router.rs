@@ -71,6 +71,11 @@ fn matches(template: &str, path: &str) -> Option<Option<String>> {
 pub(crate) fn resolve(method: &Method, path: &str) -> Resolved {
     let mut allowed: Vec<(Provider, &'static str)> = Vec::new();
     for operation in OPERATIONS {
+        // The literal part before any `{param}` must match: a quick refusal.
+        let literal = operation.path.split('{').next().unwrap_or_default();
+        if !path.starts_with(literal) {
+            continue;
+        }
         let Some(param) = matches(operation.path, path) else {
             continue;
         };

@@ -169,10 +169,23 @@ pub(crate) struct Full {
 pub(crate) struct Tasks {
     /// foldhash: the mock's own ids, so no need for SipHash's defence.
     by_id: HashMap<Arc<str>, TaskRecord, foldhash::fast::RandomState>,
-    /// Ids shared with `by_id`, so a list copies a pointer per task.
-    order: VecDeque<Arc<str>>,
+    /// Ids shared with `by_id` (so a list copies a pointer per task), each
+    /// with when it finishes if that is known from the clock alone.
+    order: VecDeque<Slot>,
     cap: usize,
+    /// Whether the admin API ever forced a phase (then only the task itself
+    /// says whether it is finished).
+    forced_any: bool,
     pub evicted: u64,
+}
+
+/// A task's place in the creation order.
+#[derive(Debug, Clone)]
+struct Slot {
+    id: Arc<str>,
+    /// On a clock lifecycle, when the task finishes (completed or failed);
+    /// `None` for one that never does or that finishes by being read.
+    done_at: Option<Instant>,
 }
 
 impl Tasks {
@@ -181,6 +194,7 @@ impl Tasks {
             by_id: HashMap::default(),
             order: VecDeque::new(),
             cap: cap.max(1),
+            forced_any: false,
             evicted: 0,
         }
     }
@@ -191,10 +205,26 @@ impl Tasks {
     /// looks at others): constant work, whatever the cap holds. Unfinished
     /// tasks may take the store up to twice the cap; past that, `Err(Full)`.
     pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Full> {
+        let now = Instant::now();
         let mut looked = 0;
         while self.by_id.len() >= self.cap && looked < SCAN.min(self.order.len()) {
-            let id = self.order.pop_front().expect("full, so not empty");
-            let (finished, on_schedule) = match self.by_id.get_mut(&id) {
+            let slot = self.order.pop_front().expect("full, so not empty");
+            // The clock alone decides, unless the admin API forced a phase:
+            // no need to touch the task itself.
+            match slot.done_at.filter(|_| !self.forced_any) {
+                Some(done) if now >= done => {
+                    self.by_id.remove(&slot.id);
+                    self.evicted += 1;
+                    continue;
+                }
+                // Unfinished on schedule: every younger task is unfinished too.
+                Some(_) => {
+                    self.order.push_back(slot);
+                    break;
+                }
+                None => {}
+            }
+            let (finished, on_schedule) = match self.by_id.get_mut(&slot.id) {
                 None => (true, false),
                 Some(t) => (
                     matches!(t.phase(lifecycle), Phase::Completed | Phase::Failed),
@@ -202,11 +232,11 @@ impl Tasks {
                 ),
             };
             if finished {
-                self.by_id.remove(&id);
+                self.by_id.remove(&slot.id);
                 self.evicted += 1;
                 continue;
             }
-            self.order.push_back(id);
+            self.order.push_back(slot);
             looked += 1;
             // On the clock, an unfinished task that keeps to its schedule
             // means every younger one is unfinished too: stop looking.
@@ -219,10 +249,27 @@ impl Tasks {
                 unfinished: self.by_id.len(),
             });
         }
+        let done_at = match lifecycle {
+            Lifecycle::Clock { done_after, .. } if task.outcome != Outcome::Stuck => {
+                Some(task.created + done_after)
+            }
+            _ => None,
+        };
         let id: Arc<str> = Arc::from(task.id.as_str());
-        self.order.push_back(id.clone());
+        self.order.push_back(Slot {
+            id: id.clone(),
+            done_at,
+        });
         self.by_id.insert(id, task);
         Ok(())
+    }
+
+    /// Forces `id`'s phase from now on (the admin API).
+    pub fn force(&mut self, id: &str, phase: Phase) -> Option<&mut TaskRecord> {
+        let task = self.by_id.get_mut(id)?;
+        task.forced = Some(phase);
+        self.forced_any = true;
+        Some(task)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut TaskRecord> {
@@ -237,7 +284,7 @@ impl Tasks {
         resolution: Option<Resolution>,
         mut f: impl FnMut(&Arc<str>, &mut TaskRecord),
     ) {
-        for id in &self.order {
+        for Slot { id, .. } in &self.order {
             if let Some(t) = self.by_id.get_mut(id) {
                 if t.provider == provider && resolution.is_none_or(|r| t.resolution == r) {
                     f(id, t);
@@ -262,6 +309,7 @@ impl Tasks {
     pub fn clear(&mut self) {
         self.by_id.clear();
         self.order.clear();
+        self.forced_any = false;
         self.evicted = 0;
     }
 }
@@ -356,6 +404,22 @@ mod tests {
         let ids = tasks.ids(Provider::Magnific, None);
         assert_eq!(&ids[..2], ["t1", "t2"]);
         assert_eq!(&ids[99..], ["t0", "new"]);
+    }
+
+    #[test]
+    fn a_task_forced_unfinished_is_kept_although_the_clock_says_done() {
+        let instant = Lifecycle::Clock {
+            in_progress_after: Duration::ZERO,
+            done_after: Duration::ZERO,
+        };
+        let mut tasks = Tasks::new(2);
+        tasks.insert(task("forced"), instant).unwrap();
+        tasks.force("forced", Phase::InProgress).unwrap();
+        tasks.insert(task("done"), instant).unwrap();
+        tasks.insert(task("new"), instant).unwrap();
+        let ids = tasks.ids(Provider::Magnific, None);
+        assert!(ids.contains(&"forced".to_string()), "{ids:?}");
+        assert!(!ids.contains(&"done".to_string()), "{ids:?}");
     }
 
     #[test]
