@@ -3,13 +3,18 @@
 //! validation and no state. It shows what the machine can do, so the mock's
 //! throughput can be quoted as a ratio of it.
 //!
-//! `cargo run --release --features mock --example bare_hyper -- 127.0.0.1:0`
+//! With `--read-body` it first reads each request's body (and drops it): the
+//! least a server that answers a create from its body must do, which the
+//! bench script reports as a second baseline.
+//!
+//! `cargo run --release --features mock --example bare_hyper -- 127.0.0.1:0 [--read-body]`
 //! prints `listening on http://ADDR` and serves until killed.
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
@@ -17,15 +22,18 @@ const BODY: &str = r#"{"data":{"task_id":"046b6c7f-0b8a-43b9-b35d-6489e6daee91",
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".into());
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    let read_body = args.any(|a| a == "--read-body");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
         tokio::spawn(async move {
-            let service = service_fn(|_request| async {
+            let service = service_fn(move |request: http::Request<Incoming>| async move {
+                if read_body {
+                    let _ = request.into_body().collect().await;
+                }
                 let mut response =
                     http::Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
                 response.headers_mut().insert(
