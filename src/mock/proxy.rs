@@ -187,6 +187,17 @@ fn body_bytes(body: &Option<Value>) -> Vec<u8> {
     }
 }
 
+/// Characters of a deviation's message kept: a schema error quotes the
+/// value it refused, which an upstream may make as large as it likes.
+const MESSAGE_CHARS: usize = 500;
+
+fn excerpt(message: String) -> String {
+    match message.char_indices().nth(MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}...", &message[..cut]),
+        None => message,
+    }
+}
+
 /// Whether a header carries a credential, by its name.
 fn is_secret_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -334,7 +345,7 @@ impl Proxy {
                 status,
                 pointer: v.pointer,
                 rule: v.rule,
-                message: v.message,
+                message: excerpt(v.message),
                 known_fault: None,
             };
             d.known_fault = known
@@ -582,6 +593,14 @@ mod tests {
         assert_eq!(v["webhook_secret"], REDACTED);
         assert_eq!(v["nested"][0]["access_token"], REDACTED);
         assert_eq!(v["prompt"], "x");
+    }
+
+    #[test]
+    fn a_deviations_message_is_bounded() {
+        let long = format!("\"{}\" is not one of \"a\"", "é".repeat(100_000));
+        let kept = excerpt(long);
+        assert_eq!(kept.chars().count(), MESSAGE_CHARS + 3);
+        assert_eq!(excerpt("short".into()), "short");
     }
 
     #[test]
