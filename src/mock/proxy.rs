@@ -255,6 +255,12 @@ fn headers_of(map: &http::HeaderMap, secrets: &mut Vec<String>) -> BTreeMap<Stri
     out
 }
 
+fn content_type(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// Hop-by-hop headers, which a proxy does not forward.
 fn hop_by_hop(name: &str) -> bool {
     matches!(
@@ -363,17 +369,8 @@ impl Proxy {
         route: &Route,
         request: &super::MockRequest,
     ) -> http::Response<Bytes> {
-        let content_type = |h: &http::HeaderMap| {
-            h.get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        };
         let behaviour = providers::of(route.provider());
-        let found = request_violations(
-            route.id(),
-            content_type(&request.headers).as_deref(),
-            &request.body,
-        );
+        let found = request_violations(route.id(), content_type(&request.headers), &request.body);
         self.note(route, "request", None, found);
 
         let response = match &self.replay {
@@ -400,7 +397,7 @@ impl Proxy {
         let found = response_violations(
             route.id(),
             status,
-            content_type(response.headers()).as_deref(),
+            content_type(response.headers()),
             response.body(),
         );
         self.note(route, "response", Some(status), found);
@@ -475,11 +472,6 @@ impl Proxy {
             return Ok(());
         };
         let mut secrets = Vec::new();
-        let ct = |h: &http::HeaderMap| {
-            h.get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        };
         let mut cassette = Cassette {
             operation: route.id().to_string(),
             request: Message {
@@ -488,12 +480,12 @@ impl Proxy {
                 query: request.query.clone(),
                 status: None,
                 headers: headers_of(&request.headers, &mut secrets),
-                body: body_value(ct(&request.headers).as_deref(), &request.body),
+                body: body_value(content_type(&request.headers), &request.body),
             },
             response: Message {
                 status: Some(response.status().as_u16()),
                 headers: headers_of(response.headers(), &mut secrets),
-                body: body_value(ct(response.headers()).as_deref(), response.body()),
+                body: body_value(content_type(response.headers()), response.body()),
                 ..Message::default()
             },
         };
