@@ -453,6 +453,8 @@ impl Engine {
         provider: Provider,
         resolution: Option<crate::Resolution>,
     ) -> http::Response<Bytes> {
+        // Fields in the order the answer has always had them (alphabetical,
+        // as serde_json's map wrote them).
         #[derive(serde::Serialize)]
         struct Entry<'a> {
             status: &'static str,

@@ -43,8 +43,7 @@ enum BodyError {
 
 /// Reads a body up to `limit` bytes, taking each chunk's bytes from the
 /// shared budget (given back when the request is answered), within `timeout`.
-/// A body without bytes is answered at once, and a body that comes in one
-/// chunk is kept as it came, without a copy.
+/// A body without bytes is answered at once.
 async fn read_body(
     mut body: Incoming,
     limit: usize,
@@ -55,16 +54,14 @@ async fn read_body(
         return Ok((Bytes::new(), None));
     }
     let read = async {
-        let mut first: Option<Bytes> = None;
-        let mut rest = BytesMut::new();
-        let mut len = 0usize;
+        let mut buf = BytesMut::new();
         let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| BodyError::Broken)?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            if len + data.len() > limit {
+            if buf.len() + data.len() > limit {
                 return Err(BodyError::TooLarge);
             }
             let n = u32::try_from(data.len()).map_err(|_| BodyError::TooLarge)?;
@@ -76,17 +73,9 @@ async fn read_body(
                 Some(h) => h.merge(permit),
                 None => held = Some(permit),
             }
-            len += data.len();
-            match first.take() {
-                None if rest.is_empty() => first = Some(data),
-                None => rest.extend_from_slice(&data),
-                Some(earlier) => {
-                    rest.extend_from_slice(&earlier);
-                    rest.extend_from_slice(&data);
-                }
-            }
+            buf.extend_from_slice(&data);
         }
-        Ok((first.unwrap_or_else(|| rest.freeze()), held))
+        Ok((buf.freeze(), held))
     };
     tokio::time::timeout(timeout, read)
         .await

@@ -321,7 +321,7 @@ fn content_violations(
     let Some(schema) = entry.get("schema") else {
         return Vec::new();
     };
-    if !(media.ends_with("json")) {
+    if !media.ends_with("json") {
         return Vec::new();
     }
     let value: Value = match serde_json::from_slice(body) {
