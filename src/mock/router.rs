@@ -3,6 +3,12 @@
 //! path template segment by segment, `{param}` matching one non-empty
 //! segment. A path that matches with another method is a 405 whose `Allow`
 //! lists the methods the documents give that path.
+//!
+//! The table is compiled on first use: paths without a parameter are looked
+//! up by hash, and only the few templates are matched segment by segment.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use http::Method;
 
@@ -67,18 +73,52 @@ fn matches(template: &str, path: &str) -> Option<Option<String>> {
     }
 }
 
+/// [`OPERATIONS`], compiled for lookup.
+struct Table {
+    /// Operations by path, for paths without a parameter.
+    exact: HashMap<&'static str, Vec<&'static Operation>, foldhash::fast::RandomState>,
+    /// Operations whose path has a `{param}`, with the literal part before it.
+    templated: Vec<(&'static str, &'static Operation)>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Table {
+            exact: HashMap::default(),
+            templated: Vec::new(),
+        };
+        for operation in OPERATIONS {
+            match operation.path.split_once('{') {
+                Some((literal, _)) => table.templated.push((literal, operation)),
+                None => table
+                    .exact
+                    .entry(operation.path)
+                    .or_default()
+                    .push(operation),
+            }
+        }
+        table
+    })
+}
+
 /// Matches a method and path against every documented operation.
 pub(crate) fn resolve(method: &Method, path: &str) -> Resolved {
+    let table = table();
+    let exact = table
+        .exact
+        .get(path)
+        .into_iter()
+        .flatten()
+        .map(|operation| (operation, None));
+    let templated = table
+        .templated
+        .iter()
+        // The literal part before `{param}` must match: a quick refusal.
+        .filter(|(literal, _)| path.starts_with(literal))
+        .filter_map(|(_, operation)| Some((operation, matches(operation.path, path)?)));
     let mut allowed: Vec<(Provider, &'static str)> = Vec::new();
-    for operation in OPERATIONS {
-        // The literal part before any `{param}` must match: a quick refusal.
-        let literal = operation.path.split('{').next().unwrap_or_default();
-        if !path.starts_with(literal) {
-            continue;
-        }
-        let Some(param) = matches(operation.path, path) else {
-            continue;
-        };
+    for (operation, param) in exact.chain(templated) {
         if operation.method == method.as_str() {
             return Resolved::Found(Route { operation, param });
         }
