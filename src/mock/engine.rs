@@ -439,7 +439,7 @@ impl Engine {
                 ),
             );
         }
-        json_response(200, "application/json", &reply)
+        json_bytes(200, "application/json", reply)
     }
 
     /// The provider's tasks (of one resolution), oldest first. Only

@@ -25,10 +25,13 @@ pub(crate) fn json_bytes(status: u16, content_type: &str, body: Vec<u8>) -> http
     let mut response = http::Response::new(Bytes::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        content_type.parse().expect("a valid media type"),
-    );
+    let content_type = match content_type {
+        "application/json" => http::HeaderValue::from_static("application/json"),
+        other => other.parse().expect("a valid media type"),
+    };
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, content_type);
     response
 }
 

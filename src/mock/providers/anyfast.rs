@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{ratio, video_url, Behaviour, KnownFault, Op};
+use super::{ratio, video_url, Behaviour, KnownFault, Op, VideoCreated};
 use crate::mock::respond::json_response;
 use crate::mock::state::{unix_now, Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -93,7 +93,7 @@ impl Behaviour for Anyfast {
         body: &Value,
         id: &str,
         base: &str,
-    ) -> (TaskRecord, Value) {
+    ) -> (TaskRecord, Vec<u8>) {
         let resolution = if body["resolution"] == "480p" {
             Resolution::P480
         } else {
@@ -120,7 +120,16 @@ impl Behaviour for Anyfast {
         let mut task =
             TaskRecord::new(crate::Provider::Anyfast, id, base, resolution, spec, prompt);
         task.action = action;
-        let reply = json!({ "id": id, "task_id": id, "object": "video", "model": "seedance-2.0-mini", "status": "", "progress": 0, "created_at": task.created_unix });
+        let reply = VideoCreated {
+            created_at: task.created_unix,
+            id,
+            model: "seedance-2.0-mini",
+            object: "video",
+            progress: 0,
+            status: "",
+            task_id: id,
+        }
+        .to_vec();
         (task, reply)
     }
 

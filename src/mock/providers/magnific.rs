@@ -95,7 +95,7 @@ impl Behaviour for Magnific {
         body: &Value,
         id: &str,
         base: &str,
-    ) -> (TaskRecord, Value) {
+    ) -> (TaskRecord, Vec<u8>) {
         let resolution = resolution.unwrap_or(Resolution::P720);
         let spec = VideoSpec::for_ratio(
             resolution.height(),
@@ -111,7 +111,25 @@ impl Behaviour for Magnific {
             body["prompt"].as_str(),
         );
         task.webhook_url = body["webhook_url"].as_str().map(String::from);
-        let reply = json!({ "data": { "generated": [], "task_id": id, "status": "CREATED" } });
+        // `{"data":{"generated":[],"status":"CREATED","task_id":ID}}`
+        #[derive(serde::Serialize)]
+        struct Created<'a> {
+            data: Data<'a>,
+        }
+        #[derive(serde::Serialize)]
+        struct Data<'a> {
+            generated: [&'a str; 0],
+            status: &'static str,
+            task_id: &'a str,
+        }
+        let reply = serde_json::to_vec(&Created {
+            data: Data {
+                generated: [],
+                status: "CREATED",
+                task_id: id,
+            },
+        })
+        .expect("a plain struct serialises");
         (task, reply)
     }
 

@@ -56,14 +56,15 @@ pub(crate) trait Behaviour: Sync {
     fn new_id(&self, rng: &mut fastrand::Rng) -> String;
 
     /// The task a valid create `body` describes (the path's resolution, if
-    /// it fixes one), and the create's answer.
+    /// it fixes one), and the create's answer, serialised (from a typed
+    /// shape: the busiest answer the mock gives).
     fn create(
         &self,
         resolution: Option<Resolution>,
         body: &Value,
         id: &str,
         base: &str,
-    ) -> (TaskRecord, Value);
+    ) -> (TaskRecord, Vec<u8>);
 
     /// The answer for an id no task has.
     fn unknown_task(&self) -> http::Response<Bytes>;
@@ -91,6 +92,26 @@ pub(crate) fn of(provider: Provider) -> &'static dyn Behaviour {
         Provider::Magnific => &magnific::Magnific,
         Provider::Anyfast => &anyfast::Anyfast,
         Provider::Powertokens => &powertokens::Powertokens,
+    }
+}
+
+/// The video object Anyfast and Powertokens both answer a create with
+/// (fields in the order the answer has always had them).
+#[derive(serde::Serialize)]
+pub(crate) struct VideoCreated<'a> {
+    pub created_at: u64,
+    pub id: &'a str,
+    pub model: &'static str,
+    pub object: &'static str,
+    pub progress: u8,
+    pub status: &'static str,
+    pub task_id: &'a str,
+}
+
+impl VideoCreated<'_> {
+    /// Serialised.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a plain struct serialises")
     }
 }
 

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::anyfast::bearer_refusal;
-use super::{ratio, Behaviour, KnownFault, Op};
+use super::{ratio, Behaviour, KnownFault, Op, VideoCreated};
 use crate::mock::respond::json_response;
 use crate::mock::state::{Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -74,7 +74,7 @@ impl Behaviour for Powertokens {
         body: &Value,
         id: &str,
         base: &str,
-    ) -> (TaskRecord, Value) {
+    ) -> (TaskRecord, Vec<u8>) {
         let resolution = if body["size"] == "480p" {
             Resolution::P480
         } else {
@@ -106,7 +106,16 @@ impl Behaviour for Powertokens {
             spec,
             prompt,
         );
-        let reply = json!({ "id": id, "task_id": id, "object": "video", "model": "dreamina-seedance-2-0-mini-260615", "status": "queued", "progress": 0, "created_at": task.created_unix });
+        let reply = VideoCreated {
+            created_at: task.created_unix,
+            id,
+            model: "dreamina-seedance-2-0-mini-260615",
+            object: "video",
+            progress: 0,
+            status: "queued",
+            task_id: id,
+        }
+        .to_vec();
         (task, reply)
     }
 
