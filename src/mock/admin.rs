@@ -53,7 +53,7 @@ impl Engine {
             ("POST", "/reset") => {
                 self.lock_tasks().clear();
                 lock(&self.shared.journal).clear();
-                lock(&self.shared.faults).clear();
+                self.shared.faults.clear();
                 self.shared.webhooks.clear();
                 if let Some(proxy) = &self.shared.proxy {
                     proxy.clear();
@@ -62,7 +62,7 @@ impl Engine {
             }
             ("GET", "/faults") => ok(self.faults_json()),
             ("DELETE", "/faults") => {
-                lock(&self.shared.faults).clear();
+                self.shared.faults.clear();
                 ok(self.faults_json())
             }
             ("POST", "/faults") => {
@@ -82,7 +82,7 @@ impl Engine {
                 };
                 match parsed {
                     Ok(new) => {
-                        lock(&self.shared.faults).extend(new.into_iter().map(|f| (f, 0)));
+                        self.shared.faults.extend(new);
                         ok(self.faults_json())
                     }
                     Err(e) => json_response(400, "application/json", &json!({ "message": e })),
@@ -100,7 +100,7 @@ impl Engine {
     }
 
     fn faults_json(&self) -> Value {
-        json!({ "faults": lock(&self.shared.faults).iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>() })
+        json!({ "faults": self.shared.faults.rules() })
     }
 
     fn force_outcome(&self, id: &str, body: &[u8]) -> http::Response<Bytes> {

@@ -17,7 +17,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::config::MockConfig;
-use super::faults::{Effect, Fault};
+use super::faults::{Effect, FaultTable};
 use super::journal::{JournalEntry, Ring};
 use super::providers::{self, Behaviour, Op};
 use super::proxy::Proxy;
@@ -86,7 +86,7 @@ impl Reply {
 pub(crate) struct Shared {
     pub config: MockConfig,
     pub tasks: Mutex<Tasks>,
-    pub faults: Mutex<Vec<(Fault, u32)>>,
+    pub faults: FaultTable,
     pub journal: Mutex<Ring<JournalEntry>>,
     pub webhooks: Webhooks,
     pub rng: Mutex<fastrand::Rng>,
@@ -143,11 +143,10 @@ impl Engine {
     }
 
     fn build(config: MockConfig, proxy: Option<Proxy>) -> Self {
-        let faults = config.faults.iter().cloned().map(|f| (f, 0)).collect();
         Engine {
             shared: Arc::new(Shared {
                 tasks: Mutex::new(Tasks::new(config.max_tasks)),
-                faults: Mutex::new(faults),
+                faults: FaultTable::new(&config.faults),
                 journal: Mutex::new(Ring::new(config.journal_size)),
                 webhooks: Webhooks::new(
                     config.webhook_secret.clone(),
@@ -354,19 +353,9 @@ impl Engine {
     /// The effects of the faults that fire for this request, in
     /// configuration order.
     fn fired_faults(&self, operation: &str, path: &str) -> Vec<Effect> {
-        let mut faults = lock(&self.shared.faults);
-        if faults.is_empty() {
-            return Vec::new();
-        }
-        let mut rng = lock(&self.shared.rng);
-        faults
-            .iter_mut()
-            .filter(|(f, _)| f.covers(operation, path))
-            .filter_map(|(f, seen)| {
-                *seen += 1;
-                f.fires(*seen, rng.f64()).then_some(f.kind.effect())
-            })
-            .collect()
+        self.shared
+            .faults
+            .fire(operation, path, || lock(&self.shared.rng).f64())
     }
 
     /// Does what `route` asks, with the provider's own shapes.

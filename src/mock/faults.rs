@@ -7,7 +7,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
+
+use super::engine::lock;
 
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,6 +100,62 @@ impl Fault {
             Trigger::Every(k) => k > 0 && n.is_multiple_of(k),
             Trigger::First(k) => n <= k,
         }
+    }
+}
+
+/// The faults in force, each with how many requests it has covered.
+///
+/// Most mocks run with none, and every request asks: whether there are any
+/// is a flag read without taking the lock.
+pub(crate) struct FaultTable {
+    any: AtomicBool,
+    rules: Mutex<Vec<(Fault, u32)>>,
+}
+
+impl FaultTable {
+    pub fn new(faults: &[Fault]) -> Self {
+        FaultTable {
+            any: AtomicBool::new(!faults.is_empty()),
+            rules: Mutex::new(faults.iter().cloned().map(|f| (f, 0)).collect()),
+        }
+    }
+
+    /// Adds rules after those in force.
+    pub fn extend(&self, faults: Vec<Fault>) {
+        let mut rules = lock(&self.rules);
+        rules.extend(faults.into_iter().map(|f| (f, 0)));
+        self.any.store(!rules.is_empty(), Ordering::Release);
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        let mut rules = lock(&self.rules);
+        rules.clear();
+        self.any.store(false, Ordering::Release);
+    }
+
+    /// The rules in force, as written.
+    pub fn rules(&self) -> Vec<String> {
+        lock(&self.rules)
+            .iter()
+            .map(|(f, _)| f.to_string())
+            .collect()
+    }
+
+    /// The effects of the rules that fire for this request, in order;
+    /// `roll` throws a die in [0, 1) for a probability.
+    pub fn fire(&self, operation: &str, path: &str, mut roll: impl FnMut() -> f64) -> Vec<Effect> {
+        if !self.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        lock(&self.rules)
+            .iter_mut()
+            .filter(|(f, _)| f.covers(operation, path))
+            .filter_map(|(f, seen)| {
+                *seen += 1;
+                f.fires(*seen, roll()).then_some(f.kind.effect())
+            })
+            .collect()
     }
 }
 
