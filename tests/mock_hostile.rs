@@ -201,3 +201,22 @@ async fn a_webhook_target_that_never_answers_holds_a_bounded_number_of_connectio
         .count();
     assert!(dropped > 0, "a full queue drops, and the log says so");
 }
+
+/// A client that sends its whole request and then shuts down its writing
+/// half still gets the answer (the mock allows half-closed connections), and
+/// the create it paid for is stored.
+#[tokio::test]
+async fn a_request_followed_by_a_half_close_is_answered() {
+    let mock = mock(limits()).await;
+    let body = r#"{"prompt":"a cat"}"#;
+    let mut s = TcpStream::connect(mock.addr()).await.unwrap();
+    let request = format!(
+        "POST {CREATE} HTTP/1.1\r\nHost: x\r\nx-magnific-api-key: seedance-mini-mock-key\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    s.shutdown().await.unwrap();
+    let answer = read_all(&mut s, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert_eq!(mock.engine().task_count(), 1);
+}

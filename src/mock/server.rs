@@ -192,6 +192,12 @@ pub(crate) async fn serve(listener: TcpListener, engine: Engine, mut stop: watch
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
+                // Without it hyper reads the socket for an early EOF while a
+                // request is being answered, and must first reserve a fresh
+                // 8 KiB buffer, since the request's headers still share the
+                // old one: a malloc per request (perf, `.ci/bench-mock`).
+                // The body and header deadlines still bound a silent client.
+                .half_close(true)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
