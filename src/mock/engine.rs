@@ -365,14 +365,14 @@ impl Engine {
         route: &Route,
         request: &MockRequest,
     ) -> http::Response<Bytes> {
-        let base = base_url(self.config().public_url.as_deref(), request);
+        let base = || base_url(self.config().public_url.as_deref(), request);
         let Some(op) = behaviour.op(route.id(), route.param.clone()) else {
             return behaviour.error(501, "the mock does not play this operation");
         };
         match op {
-            Op::Create(resolution) => self.create(behaviour, route, request, resolution, &base),
+            Op::Create(resolution) => self.create(behaviour, route, request, resolution, base),
             Op::List(resolution) => self.list(behaviour, route.provider(), resolution),
-            Op::Get(id) => self.get(behaviour, route.provider(), &id, &base),
+            Op::Get(id) => self.get(behaviour, route.provider(), &id, &base()),
             Op::Content(id) => self.content(behaviour, route.provider(), &id),
         }
     }
@@ -385,7 +385,7 @@ impl Engine {
         route: &Route,
         request: &MockRequest,
         resolution: Option<crate::Resolution>,
-        base: &str,
+        base: impl FnOnce() -> String,
     ) -> http::Response<Bytes> {
         let is_json = request
             .headers
@@ -415,8 +415,9 @@ impl Engine {
             return behaviour.invalid(&problems, accepts_problem);
         }
         let id = behaviour.new_id(&mut lock(&self.shared.rng));
-        let (task, reply) = behaviour.create(resolution, &body, &id, base);
+        let (mut task, reply) = behaviour.create(resolution, &body, &id);
         if task.webhook_url.is_some() {
+            task.base_url = base();
             self.schedule_announcements(&task);
         }
         if let Err(full) = self.lock_tasks().insert(task, self.config().lifecycle) {

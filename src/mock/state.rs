@@ -52,10 +52,12 @@ impl Outcome {
 /// One task.
 #[derive(Debug, Clone)]
 pub(crate) struct TaskRecord {
-    /// The mock's address as the creating request reached it (for URLs in webhooks).
+    /// The mock's address as the creating request reached it, for the URLs
+    /// in webhooks: empty for a task without a `webhook_url`.
     pub base_url: String,
     pub provider: Provider,
-    pub id: String,
+    /// Shared with the task table's key and creation order.
+    pub id: Arc<str>,
     pub resolution: Resolution,
     pub video: VideoSpec,
     /// Anyfast's `action`.
@@ -79,20 +81,20 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 impl TaskRecord {
-    /// A task just created from a request to `base_url`; its outcome follows
-    /// any marker in `prompt`. Anyfast sets `action`, Magnific `webhook_url`.
+    /// A task just created; its outcome follows any marker in `prompt`.
+    /// Anyfast sets `action`, Magnific `webhook_url`, and the engine
+    /// `base_url` for a task that has one.
     pub fn new(
         provider: Provider,
         id: &str,
-        base_url: &str,
         resolution: Resolution,
         video: VideoSpec,
         prompt: Option<&str>,
     ) -> Self {
         TaskRecord {
-            base_url: base_url.to_string(),
+            base_url: String::new(),
             provider,
-            id: id.to_string(),
+            id: Arc::from(id),
             resolution,
             video,
             action: "generate",
@@ -205,7 +207,8 @@ impl Tasks {
     /// looks at others): constant work, whatever the cap holds. Unfinished
     /// tasks may take the store up to twice the cap; past that, `Err(Full)`.
     pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Full> {
-        let now = Instant::now();
+        // The task was made a moment ago: no need to read the clock again.
+        let now = task.created;
         let mut looked = 0;
         while self.by_id.len() >= self.cap && looked < SCAN.min(self.order.len()) {
             let slot = self.order.pop_front().expect("full, so not empty");
@@ -255,7 +258,7 @@ impl Tasks {
             }
             _ => None,
         };
-        let id: Arc<str> = Arc::from(task.id.as_str());
+        let id = task.id.clone();
         self.order.push_back(Slot {
             id: id.clone(),
             done_at,
@@ -325,14 +328,7 @@ mod tests {
             seconds: 5,
             audio: false,
         };
-        TaskRecord::new(
-            Provider::Magnific,
-            id,
-            "http://localhost",
-            Resolution::P480,
-            video,
-            None,
-        )
+        TaskRecord::new(Provider::Magnific, id, Resolution::P480, video, None)
     }
 
     const POLLS: Lifecycle = Lifecycle::Polls {

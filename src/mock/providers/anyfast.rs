@@ -92,7 +92,6 @@ impl Behaviour for Anyfast {
         _resolution: Option<Resolution>,
         body: &Value,
         id: &str,
-        base: &str,
     ) -> (TaskRecord, Vec<u8>) {
         let resolution = if body["resolution"] == "480p" {
             Resolution::P480
@@ -117,8 +116,7 @@ impl Behaviour for Anyfast {
             "generate"
         };
         let prompt = content.clone().find_map(|c| c["text"].as_str());
-        let mut task =
-            TaskRecord::new(crate::Provider::Anyfast, id, base, resolution, spec, prompt);
+        let mut task = TaskRecord::new(crate::Provider::Anyfast, id, resolution, spec, prompt);
         task.action = action;
         let reply = VideoCreated {
             created_at: task.created_unix,
@@ -155,9 +153,9 @@ impl Behaviour for Anyfast {
                     0
                 });
         let mut upstream_body =
-            json!({ "id": task.id, "model": "seedance-2.0-mini", "status": upstream });
+            json!({ "id": &*task.id, "model": "seedance-2.0-mini", "status": upstream });
         let mut data = json!({
-            "task_id": task.id,
+            "task_id": &*task.id,
             "action": task.action,
             "status": status,
             "fail_reason": if phase == Phase::Failed { "The mock was asked to fail this task." } else { "" },

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{ratio, video_url, Behaviour, KnownFault, Op};
+use super::{ratio, to_json, video_url, Behaviour, KnownFault, Op};
 use crate::mock::respond::json_response;
 use crate::mock::state::{Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -94,7 +94,6 @@ impl Behaviour for Magnific {
         resolution: Option<Resolution>,
         body: &Value,
         id: &str,
-        base: &str,
     ) -> (TaskRecord, Vec<u8>) {
         let resolution = resolution.unwrap_or(Resolution::P720);
         let spec = VideoSpec::for_ratio(
@@ -105,7 +104,6 @@ impl Behaviour for Magnific {
         let mut task = TaskRecord::new(
             crate::Provider::Magnific,
             id,
-            base,
             resolution,
             spec,
             body["prompt"].as_str(),
@@ -122,14 +120,13 @@ impl Behaviour for Magnific {
             status: &'static str,
             task_id: &'a str,
         }
-        let reply = serde_json::to_vec(&Created {
+        let reply = to_json(&Created {
             data: Data {
                 generated: [],
                 status: "CREATED",
                 task_id: id,
             },
-        })
-        .expect("a plain struct serialises");
+        });
         (task, reply)
     }
 
@@ -138,7 +135,7 @@ impl Behaviour for Magnific {
     }
 
     fn task(&self, task: &TaskRecord, phase: Phase, base: &str) -> Value {
-        json!({ "data": { "generated": generated(task, phase, base), "task_id": task.id, "status": status(phase) } })
+        json!({ "data": { "generated": generated(task, phase, base), "task_id": &*task.id, "status": status(phase) } })
     }
 
     fn status_word(&self, phase: Phase) -> &'static str {
@@ -162,7 +159,7 @@ impl Behaviour for Magnific {
 
     fn announcement(&self, task: &TaskRecord, phase: Phase) -> Option<Value> {
         Some(json!({
-            "task_id": task.id,
+            "task_id": &*task.id,
             "status": status(phase),
             "generated": generated(task, phase, &task.base_url),
         }))

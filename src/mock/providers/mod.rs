@@ -63,7 +63,6 @@ pub(crate) trait Behaviour: Sync {
         resolution: Option<Resolution>,
         body: &Value,
         id: &str,
-        base: &str,
     ) -> (TaskRecord, Vec<u8>);
 
     /// The answer for an id no task has.
@@ -111,8 +110,15 @@ pub(crate) struct VideoCreated<'a> {
 impl VideoCreated<'_> {
     /// Serialised.
     pub fn to_vec(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a plain struct serialises")
+        to_json(self)
     }
+}
+
+/// `value` serialised, into a buffer sized for a small answer.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    serde_json::to_writer(&mut out, value).expect("a plain struct serialises");
+    out
 }
 
 /// Where a result video lives on the mock.

@@ -73,7 +73,6 @@ impl Behaviour for Powertokens {
         _resolution: Option<Resolution>,
         body: &Value,
         id: &str,
-        base: &str,
     ) -> (TaskRecord, Vec<u8>) {
         let resolution = if body["size"] == "480p" {
             Resolution::P480
@@ -98,14 +97,7 @@ impl Behaviour for Powertokens {
             .into_iter()
             .flatten()
             .find_map(|m| m["text"].as_str());
-        let task = TaskRecord::new(
-            crate::Provider::Powertokens,
-            id,
-            base,
-            resolution,
-            spec,
-            prompt,
-        );
+        let task = TaskRecord::new(crate::Provider::Powertokens, id, resolution, spec, prompt);
         let reply = VideoCreated {
             created_at: task.created_unix,
             id,
@@ -134,8 +126,8 @@ impl Behaviour for Powertokens {
             Phase::Completed | Phase::Failed => 100,
         };
         let mut body = json!({
-            "id": task.id,
-            "task_id": task.id,
+            "id": &*task.id,
+            "task_id": &*task.id,
             "object": "video",
             "model": "dreamina-seedance-2-0-mini-260615",
             "status": self.status_word(phase),
