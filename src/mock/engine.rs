@@ -216,7 +216,18 @@ impl Engine {
             self.api(&request)
         };
         if !admin {
-            self.journal(&request, operation, reply.status());
+            // The request is done with: its path moves into the journal.
+            let MockRequest {
+                method,
+                mut path,
+                query,
+                ..
+            } = request;
+            if let Some(query) = query {
+                path.push('?');
+                path.push_str(&query);
+            }
+            self.record(&method, path, operation, reply.status());
         }
         reply
     }
@@ -227,13 +238,21 @@ impl Engine {
             Some(q) => format!("{}?{q}", request.path),
             None => request.path.clone(),
         };
-        lock(&self.shared.journal).push(JournalEntry {
+        self.record(&request.method, path, operation, status);
+    }
+
+    /// Adds an entry to the request journal.
+    fn record(&self, method: &Method, path: String, operation: Option<&'static str>, status: u16) {
+        let entry = JournalEntry {
             at_ms: unix_ms(),
-            method: request.method.to_string(),
+            method: method.to_string(),
             path,
             operation,
             status,
-        });
+        };
+        // The displaced entry is freed after the lock is let go.
+        let displaced = lock(&self.shared.journal).push(entry);
+        drop(displaced);
     }
 
     fn api(&self, request: &MockRequest) -> (Option<&'static str>, Reply) {
@@ -597,13 +616,7 @@ impl Engine {
                 json_response(413, "application/json", &json!({ "message": message }))
             }
         };
-        lock(&self.shared.journal).push(JournalEntry {
-            at_ms: unix_ms(),
-            method: method.to_string(),
-            path: path.to_string(),
-            operation: None,
-            status: 413,
-        });
+        self.record(method, path.to_string(), None, 413);
         response
     }
 

@@ -22,15 +22,22 @@ impl<T: Clone> Ring<T> {
         }
     }
 
-    pub(crate) fn push(&mut self, item: T) {
+    /// Adds `item`, and hands back the item it displaces (or `item` itself
+    /// when the capacity is 0), so that the caller can drop it after letting
+    /// go of any lock around the ring.
+    #[must_use = "the displaced item is returned to be dropped outside the lock"]
+    pub(crate) fn push(&mut self, item: T) -> Option<T> {
         self.total += 1;
         if self.capacity == 0 {
-            return;
+            return Some(item);
         }
-        if self.items.len() == self.capacity {
-            self.items.pop_front();
-        }
+        let displaced = if self.items.len() == self.capacity {
+            self.items.pop_front()
+        } else {
+            None
+        };
         self.items.push_back(item);
+        displaced
     }
 
     pub(crate) fn snapshot(&self) -> Vec<T> {
@@ -76,9 +83,8 @@ mod tests {
     #[test]
     fn the_ring_keeps_the_newest_and_counts_all() {
         let mut ring = Ring::new(3);
-        for i in 0..10 {
-            ring.push(i);
-        }
+        let displaced: Vec<_> = (0..10).filter_map(|i| ring.push(i)).collect();
+        assert_eq!(displaced, [0, 1, 2, 3, 4, 5, 6]);
         assert_eq!(ring.snapshot(), [7, 8, 9]);
         assert_eq!(ring.total(), 10);
     }

@@ -109,10 +109,12 @@ impl Webhooks {
             delivered: false,
             error: None,
         };
-        self.log
+        let displaced = self
+            .log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(delivery);
+        drop(displaced);
         let body = serde_json::to_vec(&payload).expect("JSON values serialise");
         let queue = self.queue.get_or_init(|| self.start_workers(runtime));
         if queue
