@@ -23,7 +23,7 @@ use super::providers::{self, Behaviour, Op};
 use super::proxy::Proxy;
 use super::respond::{json_bytes, json_response, mp4_response};
 use super::router::{self, Resolved, Route};
-use super::state::{Phase, Tasks};
+use super::state::{Phase, Refused, Tasks};
 use super::validate::check_request;
 use super::webhooks::Webhooks;
 use crate::Provider;
@@ -48,6 +48,9 @@ const VIDEOS: &str = "/__mock/videos/";
 
 /// The route name faults use for result URLs (besides a path prefix).
 pub const VIDEO_OPERATION: &str = "video";
+
+/// How many ids a create draws before giving up because each is in use.
+const ID_DRAWS: usize = 8;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -404,7 +407,7 @@ impl Engine {
         route: &Route,
         request: &MockRequest,
         resolution: Option<crate::Resolution>,
-        base: impl FnOnce() -> String,
+        base: impl Fn() -> String,
     ) -> http::Response<Bytes> {
         let is_json = request
             .headers
@@ -433,22 +436,35 @@ impl Engine {
                 .is_some_and(|a| a.contains("application/problem+json"));
             return behaviour.invalid(&problems, accepts_problem);
         }
-        let id = behaviour.new_id(&mut lock(&self.shared.rng));
-        let (mut task, reply) = behaviour.create(resolution, &body, &id);
-        if task.webhook_url.is_some() {
-            task.base_url = base();
-            self.schedule_announcements(&task);
+        // An id already held is drawn again: a provider's ids may be short
+        // (Anyfast's), and two tasks must never share one.
+        for _ in 0..ID_DRAWS {
+            let id = behaviour.new_id(&mut lock(&self.shared.rng));
+            let (mut task, reply) = behaviour.create(resolution, &body, &id);
+            let announces = task.webhook_url.is_some();
+            if announces {
+                task.base_url = base();
+            }
+            let id = task.id.clone();
+            match self.lock_tasks().insert(task, self.config().lifecycle) {
+                Ok(()) => {
+                    if announces {
+                        self.schedule_announcements(id);
+                    }
+                    return json_bytes(200, "application/json", reply);
+                }
+                Err(Refused::IdTaken) => continue,
+                Err(Refused::Full { unfinished }) => {
+                    return behaviour.error(
+                        503,
+                        &format!(
+                            "the mock holds {unfinished} unfinished tasks, twice --max-tasks; finish or reset some"
+                        ),
+                    )
+                }
+            }
         }
-        if let Err(full) = self.lock_tasks().insert(task, self.config().lifecycle) {
-            return behaviour.error(
-                503,
-                &format!(
-                    "the mock holds {} unfinished tasks, twice --max-tasks; finish or reset some",
-                    full.unfinished
-                ),
-            );
-        }
-        json_bytes(200, "application/json", reply)
+        behaviour.error(500, "the mock drew only task ids already in use")
     }
 
     /// The provider's tasks (of one resolution), oldest first. Only
@@ -555,7 +571,7 @@ impl Engine {
 
     /// On a clock lifecycle, looks at the task when each phase is due, so
     /// webhooks go out without anyone polling.
-    fn schedule_announcements(&self, task: &super::state::TaskRecord) {
+    fn schedule_announcements(&self, id: Arc<str>) {
         let (
             super::config::Lifecycle::Clock {
                 in_progress_after,
@@ -570,7 +586,6 @@ impl Engine {
             return;
         };
         let engine = self.clone();
-        let id = task.id.clone();
         runtime.spawn(async move {
             for wait in [
                 in_progress_after,

@@ -4,6 +4,7 @@
 //! the lifecycle, never stored, so it cannot drift; only what was last
 //! announced by webhook, and when completion was first seen, are kept.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -159,10 +160,13 @@ impl TaskRecord {
 /// Tasks an insert looks at, at most, for a finished one to forget.
 const SCAN: usize = 64;
 
-/// The store holds twice its cap in unfinished tasks and takes no more.
+/// Why the store did not take a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Full {
-    pub unfinished: usize,
+pub(crate) enum Refused {
+    /// It holds twice its cap in unfinished tasks and takes no more.
+    Full { unfinished: usize },
+    /// Another task has the id (the task held is kept).
+    IdTaken,
 }
 
 /// All tasks, in creation order (unfinished ones may be moved to the back
@@ -206,7 +210,8 @@ impl Tasks {
     /// [`SCAN`] tasks (unfinished ones move to the back, so the next insert
     /// looks at others): constant work, whatever the cap holds. Unfinished
     /// tasks may take the store up to twice the cap; past that, `Err(Full)`.
-    pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Full> {
+    /// A task whose id is taken is refused, and the one holding it kept.
+    pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Refused> {
         // The task was made a moment ago: no need to read the clock again.
         let now = task.created;
         let mut looked = 0;
@@ -248,7 +253,7 @@ impl Tasks {
             }
         }
         if self.by_id.len() >= self.cap.saturating_mul(2) {
-            return Err(Full {
+            return Err(Refused::Full {
                 unfinished: self.by_id.len(),
             });
         }
@@ -259,11 +264,11 @@ impl Tasks {
             _ => None,
         };
         let id = task.id.clone();
-        self.order.push_back(Slot {
-            id: id.clone(),
-            done_at,
-        });
-        self.by_id.insert(id, task);
+        match self.by_id.entry(id.clone()) {
+            Entry::Occupied(_) => return Err(Refused::IdTaken),
+            Entry::Vacant(place) => place.insert(task),
+        };
+        self.order.push_back(Slot { id, done_at });
         Ok(())
     }
 
@@ -378,9 +383,30 @@ mod tests {
         tasks.insert(task("newest"), POLLS).unwrap();
         assert_eq!(
             tasks.insert(task("one more"), POLLS),
-            Err(Full { unfinished: 4 })
+            Err(Refused::Full { unfinished: 4 })
         );
         assert_eq!(tasks.evicted, 1);
+    }
+
+    #[test]
+    fn a_task_whose_id_is_taken_is_refused_and_the_holder_kept() {
+        // Anyfast's ids are a second's timestamp and five characters, so two
+        // creates in one second can draw the same one; the second used to
+        // replace the first, whose client then read another task.
+        let mut tasks = Tasks::new(10);
+        let mut first = task("cgt-1-abcde");
+        first.outcome = Outcome::Fail;
+        tasks.insert(first, POLLS).unwrap();
+        assert_eq!(
+            tasks.insert(task("cgt-1-abcde"), POLLS),
+            Err(Refused::IdTaken)
+        );
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(
+            tasks.get_mut("cgt-1-abcde").map(|t| t.outcome),
+            Some(Outcome::Fail)
+        );
+        assert_eq!(tasks.ids(Provider::Magnific, None), ["cgt-1-abcde"]);
     }
 
     #[test]
