@@ -209,7 +209,8 @@ impl Tasks {
     /// first; an unfinished one never is. Each insert looks at no more than
     /// [`SCAN`] tasks (unfinished ones move to the back, so the next insert
     /// looks at others): constant work, whatever the cap holds. Unfinished
-    /// tasks may take the store up to twice the cap; past that, `Err(Full)`.
+    /// tasks may take the store up to twice the cap; past that,
+    /// `Err(Refused::Full)`.
     /// A task whose id is taken is refused, and the one holding it kept.
     pub fn insert(&mut self, task: TaskRecord, lifecycle: Lifecycle) -> Result<(), Refused> {
         // The task was made a moment ago: no need to read the clock again.
