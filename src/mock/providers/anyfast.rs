@@ -6,7 +6,9 @@ use bytes::Bytes;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{ratio, video_url, Behaviour, KnownFault, Op, VideoCreated};
+use super::{
+    lowercase_alphanumeric, problem_list, ratio, video_url, Behaviour, KnownFault, Op, VideoCreated,
+};
 use crate::mock::respond::json_response;
 use crate::mock::state::{unix_now, Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -73,18 +75,11 @@ impl Behaviour for Anyfast {
     }
 
     fn invalid(&self, problems: &[Problem], _accepts_problem_json: bool) -> http::Response<Bytes> {
-        let all: Vec<String> = problems
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.reason))
-            .collect();
-        self.error(400, &all.join("; "))
+        self.error(400, &problem_list(problems))
     }
 
     fn new_id(&self, rng: &mut fastrand::Rng) -> String {
-        let suffix: String = (0..5)
-            .map(|_| rng.alphanumeric().to_ascii_lowercase())
-            .collect();
-        format!("cgt-{}-{suffix}", unix_now())
+        format!("cgt-{}-{}", unix_now(), lowercase_alphanumeric(rng, 5))
     }
 
     fn create(

@@ -121,6 +121,25 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
     out
 }
 
+/// `n` characters drawn evenly from `a-z0-9`, the alphabet of the gateways'
+/// task ids.
+pub(crate) fn lowercase_alphanumeric(rng: &mut fastrand::Rng, n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n)
+        .map(|_| char::from(ALPHABET[rng.usize(..ALPHABET.len())]))
+        .collect()
+}
+
+/// Every problem as `name: reason`, joined by `; `: the message of the
+/// gateways' 400s, which have no field for a list.
+pub(crate) fn problem_list(problems: &[Problem]) -> String {
+    let all: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.reason))
+        .collect();
+    all.join("; ")
+}
+
 /// Where a result video lives on the mock.
 pub(crate) fn video_url(base: &str, id: &str) -> String {
     format!("{base}/__mock/videos/{id}.mp4")
@@ -138,6 +157,22 @@ pub(crate) fn ratio(word: Option<&str>) -> (u32, u32) {
 mod tests {
     use super::*;
     use crate::fixtures::OPERATIONS;
+
+    #[test]
+    fn gateway_ids_draw_every_character_of_their_alphabet() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let drawn = lowercase_alphanumeric(&mut rng, 3_600);
+        assert_eq!(drawn.len(), 3_600);
+        let mut seen: Vec<char> = drawn.chars().collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let alphabet: Vec<char> = ('0'..='9').chain('a'..='z').collect();
+        assert_eq!(seen, alphabet);
+        // Evenly: no character is drawn more than twice its share (100).
+        assert!(alphabet
+            .iter()
+            .all(|c| drawn.chars().filter(|d| d == c).count() < 200));
+    }
 
     #[test]
     fn every_documented_operation_has_a_behaviour() {

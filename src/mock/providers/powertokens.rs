@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::anyfast::bearer_refusal;
-use super::{ratio, Behaviour, KnownFault, Op, VideoCreated};
+use super::{lowercase_alphanumeric, problem_list, ratio, Behaviour, KnownFault, Op, VideoCreated};
 use crate::mock::respond::json_response;
 use crate::mock::state::{Phase, TaskRecord};
 use crate::mock::validate::Problem;
@@ -54,18 +54,11 @@ impl Behaviour for Powertokens {
     }
 
     fn invalid(&self, problems: &[Problem], _accepts_problem_json: bool) -> http::Response<Bytes> {
-        let all: Vec<String> = problems
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.reason))
-            .collect();
-        self.error(400, &all.join("; "))
+        self.error(400, &problem_list(problems))
     }
 
     fn new_id(&self, rng: &mut fastrand::Rng) -> String {
-        let suffix: String = (0..16)
-            .map(|_| rng.alphanumeric().to_ascii_lowercase())
-            .collect();
-        format!("task_{suffix}")
+        format!("task_{}", lowercase_alphanumeric(rng, 16))
     }
 
     fn create(
