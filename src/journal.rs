@@ -208,6 +208,36 @@ pub(crate) fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// How long a writer waits for another (a process or a thread) to let go.
+const BUSY_WAIT: Duration = Duration::from_secs(30);
+
+/// Puts the file in WAL mode, which it keeps from then on. Switching needs
+/// the file to itself, and SQLite answers "database is locked" at once
+/// rather than call the busy handler, so several processes opening a new
+/// journal together (parallel CLI commands) retry here, within [`BUSY_WAIT`].
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let mode = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0));
+        let busy = match &mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // Another connection held the file: the mode stayed as it was.
+            Ok(_) => true,
+            Err(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DatabaseBusy
+            }
+            Err(_) => false,
+        };
+        if !busy || std::time::Instant::now() >= deadline {
+            return mode.map(drop);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path`, creating its directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
@@ -220,10 +250,8 @@ impl Journal {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
         let conn = Connection::open(&path).map_err(|e| fail(&e))?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(|e| fail(&e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(&e))?;
+        conn.busy_timeout(BUSY_WAIT).map_err(|e| fail(&e))?;
+        use_wal(&conn).map_err(|e| fail(&e))?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| fail(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
