@@ -26,8 +26,10 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = "Global options", env = "SEEDANCE_MINI_PROVIDER", default_value = "magnific", value_parser = parse_provider)]
     pub provider: Provider,
 
-    /// API key [default: $MAGNIFIC_API_KEY, $ANYFAST_API_KEY or $POWERTOKENS_API_KEY].
-    /// For `mock`: a key the mock accepts (repeatable).
+    /// The key for --provider alone [default: $MAGNIFIC_API_KEY,
+    /// $ANYFAST_API_KEY or $POWERTOKENS_API_KEY, else the provider's profile
+    /// in the credentials file]. Other providers a batch touches use their
+    /// own. For `mock`: a key the mock accepts (repeatable).
     #[arg(
         long = "api-key",
         global = true,
@@ -36,7 +38,9 @@ pub struct Cli {
     )]
     pub api_keys: Vec<String>,
 
-    /// Another endpoint (a mock, a proxy).
+    /// Another endpoint (a mock, a proxy) for --provider alone [default:
+    /// $MAGNIFIC_BASE_URL, $ANYFAST_BASE_URL or $POWERTOKENS_BASE_URL, else
+    /// the provider's profile, else its own].
     #[arg(
         long,
         global = true,
@@ -45,6 +49,19 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub base_url: Option<String>,
+
+    /// A file of per-provider profiles (TOML, mode 0600): `[anyfast]` with
+    /// `api_key` and an optional `base_url` [default:
+    /// $SEEDANCE_MINI_HOME/credentials.toml, else the platform's config
+    /// directory].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "SEEDANCE_MINI_CREDENTIALS",
+        value_name = "PATH"
+    )]
+    pub credentials: Option<PathBuf>,
 
     /// Send this header with every API call, replacing the client's own
     /// (repeatable), such as `--header 'Prefer: code=404'` for Prism.

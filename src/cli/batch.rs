@@ -44,7 +44,16 @@ pub(crate) async fn run(
     let mut clients = HashMap::new();
     for job in &jobs {
         if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(job.provider) {
-            slot.insert(make_client(job.provider)?);
+            // Every provider's key and endpoint are settled before anything
+            // is paid for; the first line that needs a missing one is named.
+            let client = make_client(job.provider).map_err(|e| match e {
+                Error::Validation { field, reason } => Error::Validation {
+                    field,
+                    reason: format!("{reason} (line {} is for {})", job.line, job.provider),
+                },
+                other => other,
+            })?;
+            slot.insert(client);
         }
     }
     let options = BatchOptions {

@@ -3,6 +3,7 @@
 
 mod args;
 mod batch;
+mod credentials;
 mod output;
 mod progress;
 mod signals;
@@ -175,7 +176,14 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
     } else {
         None
     };
-    let client = make_client(cli, cli.provider, mock.as_ref(), journal.clone())?;
+    let endpoints = credentials::Endpoints::new(cli);
+    let client = make_client(
+        cli,
+        &endpoints,
+        cli.provider,
+        mock.as_ref(),
+        journal.clone(),
+    )?;
     let progress = Progress::new(cli.quiet || cli.json);
     let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
     let session = Session {
@@ -252,7 +260,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             if journal.is_none() && !cli.quiet {
                 eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
             }
-            let make = |p| make_client(cli, p, mock.as_ref(), journal.clone());
+            let make = |p| make_client(cli, &endpoints, p, mock.as_ref(), journal.clone());
             batch::run(&session, args, make, waits(&args.wait)?).await
         }
         Command::Tasks {
@@ -263,11 +271,22 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                 &session,
                 &journal,
                 |p, base| {
-                    let mut c = Client::builder(p).base_url(base).journal(journal.clone());
-                    if let Ok(key) = api_key(cli, p) {
-                        c = c.api_key(key);
+                    // A task is finished where it was created, and only with
+                    // the key given for that provider at that origin.
+                    let endpoint = endpoints.resolve(p)?;
+                    if !endpoint.serves(p, base) {
+                        return Err(Error::validation(
+                            "--base-url",
+                            format!(
+                                "no key is given for {p} at {base}: run `seedance-mini --provider {p} --base-url {base} tasks sync` with that endpoint's key"
+                            ),
+                        ));
                     }
-                    c.build()
+                    Client::builder(p)
+                        .base_url(base)
+                        .api_key(endpoint.key)
+                        .journal(journal.clone())
+                        .build()
                 },
                 &waits(wait)?,
             )
@@ -457,22 +476,11 @@ fn pending(client: &Client, id: &str) -> Task {
     }
 }
 
-fn api_key(cli: &Cli, provider: crate::Provider) -> Result<String, Error> {
-    let var = provider.key_env_var();
-    cli.api_keys
-        .first()
-        .cloned()
-        .or_else(|| std::env::var(var).ok().filter(|k| !k.trim().is_empty()))
-        .ok_or_else(|| {
-            Error::validation(
-                "--api-key",
-                format!("is required: pass --api-key, set {var}, or try --mock"),
-            )
-        })
-}
-
+/// A client for `provider`, with its own key and endpoint (see
+/// [`credentials`]), or the embedded mock's.
 fn make_client(
     cli: &Cli,
+    endpoints: &credentials::Endpoints<'_>,
     provider: crate::Provider,
     mock: Option<&MockServer>,
     journal: Option<Journal>,
@@ -492,8 +500,9 @@ fn make_client(
             .api_key(DEFAULT_API_KEY)
             .build()?
     } else {
-        let builder = builder.api_key(api_key(cli, provider)?);
-        match &cli.base_url {
+        let endpoint = endpoints.resolve(provider)?;
+        let builder = builder.api_key(endpoint.key);
+        match endpoint.base_url {
             Some(url) => builder.base_url(url).build()?,
             // Magnific's own endpoint: keep to its documented rate limit, so
             // a batch waits instead of collecting 429s.

@@ -122,11 +122,15 @@ pub(crate) async fn sync(
             .provider
             .parse()
             .map_err(|e: String| Error::validation("journal", e))?;
-        work.push((make_client(provider, &job.base_url)?, job));
+        work.push((make_client(provider, &job.base_url), job));
     }
     let results: Vec<(JobRecord, Result<String, Error>)> = futures_util::stream::iter(work)
         .map(|(client, job)| async move {
             let id = job.task_id.clone().unwrap_or_default();
+            let client = match client {
+                Ok(client) => client,
+                Err(e) => return (job, Err(e)),
+            };
             let result = match (&job.output, job.expired(now)) {
                 (_, true) => Err(Error::validation(
                     "task",
