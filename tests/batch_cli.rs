@@ -316,6 +316,47 @@ fn a_bad_batch_line_pays_for_nothing() {
     assert_eq!(creates(&mock), 0);
 }
 
+/// Runs `batch` on `file` into `out` and returns its exit code and stderr.
+fn batch_into(home: &Path, mock: &Mock, file: &Path, out: &Path) -> (Option<i32>, String) {
+    let done = cli(home, mock, &["batch"])
+        .arg(file)
+        .arg("--out-dir")
+        .arg(out)
+        .args(["--concurrency", "8", "--poll-interval", "0.05"])
+        .output()
+        .unwrap();
+    (done.status.code(), text(&done.stderr))
+}
+
+#[test]
+fn a_line_inserted_at_the_top_of_a_finished_batch_costs_exactly_one_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, BATCH).unwrap();
+    let mock = mock(&["--lifecycle-ms", "20", "60"]);
+    let (code, err) = batch_into(&home, &mock, &file, &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(creates(&mock), 8);
+    std::fs::write(
+        &file,
+        format!("{{\"prompt\": \"a new opening shot\"}}\n{BATCH}"),
+    )
+    .unwrap();
+    let (code, err) = batch_into(&home, &mock, &file, &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(creates(&mock), 9, "only the new line is paid for: {err}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 9, "{err}");
+    // Reordered, nothing more is paid, and no file is added.
+    let mut lines: Vec<&str> = BATCH.lines().collect();
+    lines.reverse();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let (code, err) = batch_into(&home, &mock, &file, &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(creates(&mock), 9, "{err}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 9, "{err}");
+}
+
 #[test]
 fn a_killed_generate_loses_no_task_and_tasks_sync_finishes_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,9 +4,14 @@
 //!
 //! Every line is checked (its keys, their types, and the target provider's
 //! rules) before anything is paid for; an error names the line and the key
-//! as the file wrote it. Each job gets a stable key (a digest of its
-//! provider, request and output path), so running the same file again finds
-//! its jobs in the [`Journal`](crate::Journal) and resumes them.
+//! as the file wrote it.
+//!
+//! A job is what it asks for, not where it sits: its key is a digest of its
+//! provider, its request (local media as digests) and, for identical
+//! requests, which copy it is. Inserting, removing or reordering lines leaves
+//! every other job's key, and its default file name, as it was, so running
+//! the edited file again finds those jobs in the [`Journal`](crate::Journal)
+//! and pays only for the new ones. A changed prompt is a new job.
 
 mod runner;
 
@@ -25,8 +30,13 @@ use crate::{AspectRatio, Error, Media, Provider, Resolution, VideoRequest};
 pub struct BatchJob {
     /// The line it comes from (1-based).
     pub line: usize,
-    /// Its identity across runs (a digest of provider, request and output).
+    /// Its identity across runs: a digest of provider, request and which
+    /// copy of that request it is.
     pub key: String,
+    /// Its key as versions before content identity computed it (provider,
+    /// request and a line-numbered output name), so a batch begun with one
+    /// of them resumes instead of paying again.
+    pub previous_key: String,
     /// Who runs it.
     pub provider: Provider,
     /// What is asked for.
@@ -171,25 +181,59 @@ pub fn parse(text: &str, default_provider: Provider) -> Result<Vec<BatchJob>, Er
                 ));
             }
         }
-        for job in expand(&Fields { line, map: &map }, default_provider)? {
-            if let Some(first) = outputs.insert(job.output.clone(), line) {
-                return Err(bad(
-                    line,
-                    "output",
-                    format!(
-                        "{} is already written by line {first}",
-                        job.output.display()
-                    ),
-                ));
+        for (job, named) in expand(&Fields { line, map: &map }, default_provider)? {
+            if named {
+                if let Some(first) = outputs.insert(job.output.clone(), line) {
+                    return Err(bad(
+                        line,
+                        "output",
+                        format!(
+                            "{} is already written by line {first}",
+                            job.output.display()
+                        ),
+                    ));
+                }
             }
-            jobs.push(job);
+            jobs.push((job, named));
         }
     }
-    Ok(jobs)
+    Ok(identify(jobs, &outputs))
 }
 
-/// One line's jobs: the cross product of its variations.
-fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<BatchJob>, Error> {
+/// Gives each job its key, and makes default names unique: identical
+/// requests are told apart by their copy number, and a default name that two
+/// jobs (or a job and a named output) would share gets a suffix from each
+/// job's key, so no name depends on where a line sits.
+fn identify(jobs: Vec<(BatchJob, bool)>, named: &HashMap<PathBuf, usize>) -> Vec<BatchJob> {
+    let mut copies: HashMap<String, usize> = HashMap::new();
+    let mut defaults: HashMap<PathBuf, usize> = HashMap::new();
+    let mut jobs: Vec<(BatchJob, bool)> = jobs
+        .into_iter()
+        .map(|(mut job, is_named)| {
+            let content = content_digest(job.provider, &job.request);
+            let copy = copies.entry(content.clone()).or_default();
+            job.key = job_key(&content, *copy);
+            *copy += 1;
+            if !is_named {
+                *defaults.entry(job.output.clone()).or_default() += 1;
+            }
+            (job, is_named)
+        })
+        .collect();
+    for (job, is_named) in &mut jobs {
+        let shared =
+            defaults.get(&job.output).is_some_and(|n| *n > 1) || named.contains_key(&job.output);
+        if !*is_named && shared {
+            let tag = &job.key[job.key.len() - 6..];
+            job.output = PathBuf::from(with_suffix(&job.output.to_string_lossy(), tag));
+        }
+    }
+    jobs.into_iter().map(|(job, _)| job).collect()
+}
+
+/// One line's jobs: the cross product of its variations, each with whether
+/// the line named its output. Keys are given later, by [`identify`].
+fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, bool)>, Error> {
     let line = f.line;
     let provider = match f.string("provider")? {
         Some(p) => p.parse().map_err(|e: String| bad(line, "provider", e))?,
@@ -219,7 +263,8 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<BatchJob>, E
     })?;
     let base = base_request(f)?;
     let varied = (resolutions.len() > 1, durations.len() > 1, ratios.len() > 1);
-    let stem = match f.string("output")? {
+    let named = f.string("output")?;
+    let stem = match &named {
         Some(name) => {
             let path = Path::new(&name);
             if path.is_absolute() || path.components().count() != 1 {
@@ -229,12 +274,15 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<BatchJob>, E
                     format!("`{name}` must be a plain file name"),
                 ));
             }
-            name
+            name.clone()
         }
-        None => format!(
-            "{line:03}-{}.mp4",
-            slug(base.prompt.as_deref().unwrap_or("video"))
-        ),
+        None => format!("{}.mp4", slug(base.prompt.as_deref().unwrap_or("video"))),
+    };
+    // The name versions before content identity gave a line, for
+    // `previous_key` alone.
+    let previous_stem = match &named {
+        Some(name) => name.clone(),
+        None => format!("{line:03}-{stem}"),
     };
     let mut jobs = Vec::new();
     for resolution in &resolutions {
@@ -262,15 +310,19 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<BatchJob>, E
                 if varied.2 {
                     suffix.push(ratio.map_or("default".into(), |r| r.as_str().replace(':', "x")));
                 }
-                let output = PathBuf::from(with_suffix(&stem, &suffix.join("-")));
-                let key = job_key(provider, &request, &output);
-                jobs.push(BatchJob {
+                let suffix = suffix.join("-");
+                let output = PathBuf::from(with_suffix(&stem, &suffix));
+                let previous = PathBuf::from(with_suffix(&previous_stem, &suffix));
+                let previous_key = previous_job_key(provider, &request, &previous);
+                let job = BatchJob {
                     line,
-                    key,
+                    key: String::new(),
+                    previous_key,
                     provider,
                     request,
                     output,
-                });
+                };
+                jobs.push((job, named.is_some()));
             }
         }
     }
@@ -356,17 +408,40 @@ fn slug(prompt: &str) -> String {
     }
 }
 
-/// A job's identity: provider, request (as the journal records it) and output.
-fn job_key(provider: Provider, request: &VideoRequest, output: &Path) -> String {
+/// A digest of what a job asks for: its provider and its request as the
+/// journal records it (local media as digests).
+fn content_digest(provider: Provider, request: &VideoRequest) -> String {
+    let mut hash = Sha256::new();
+    hash.update(provider.name());
+    hash.update(b"\0");
+    hash.update(crate::journal::request_record(request).to_string());
+    hex(&hash.finalize())
+}
+
+/// A job's identity: what it asks for, and which copy of that it is.
+fn job_key(content: &str, copy: usize) -> String {
+    let mut hash = Sha256::new();
+    hash.update(content);
+    hash.update(b"\0");
+    hash.update(copy.to_string());
+    format!("job:{}", hex(&hash.finalize()))
+}
+
+/// The key versions before content identity gave a job: provider, request
+/// and output name (which held the line number).
+fn previous_job_key(provider: Provider, request: &VideoRequest, output: &Path) -> String {
     let mut hash = Sha256::new();
     hash.update(provider.name());
     hash.update(b"\0");
     hash.update(crate::journal::request_record(request).to_string());
     hash.update(b"\0");
     hash.update(output.to_string_lossy().as_bytes());
-    let digest = hash.finalize();
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("batch:{hex}")
+    format!("batch:{}", hex(&hash.finalize()))
+}
+
+/// The first 12 bytes of a digest, in hex.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -386,13 +461,13 @@ mod tests {
         assert_eq!(
             names,
             [
-                "001-a-red-kite-over-a-480p-16x9.mp4",
-                "001-a-red-kite-over-a-480p-9x16.mp4",
-                "001-a-red-kite-over-a-720p-16x9.mp4",
-                "001-a-red-kite-over-a-720p-9x16.mp4",
+                "a-red-kite-over-a-480p-16x9.mp4",
+                "a-red-kite-over-a-480p-9x16.mp4",
+                "a-red-kite-over-a-720p-16x9.mp4",
+                "a-red-kite-over-a-720p-9x16.mp4",
                 "rain-5s.mp4",
                 "rain-10s.mp4",
-                "003-fog.mp4",
+                "fog.mp4",
             ]
         );
         let keys: std::collections::HashSet<_> = jobs.iter().map(|j| &j.key).collect();
@@ -401,6 +476,72 @@ mod tests {
             parse(text, Provider::Magnific).unwrap(),
             jobs,
             "keys are stable"
+        );
+    }
+
+    #[test]
+    fn a_job_keeps_its_key_and_name_wherever_its_line_moves() {
+        let text = "{\"prompt\": \"a lighthouse\", \"duration\": [5, 10]}\n{\"prompt\": \"fog\"}";
+        let before = parse(text, Provider::Magnific).unwrap();
+        let edited = format!("{{\"prompt\": \"a new first line\"}}\n\n{text}");
+        let after = parse(&edited, Provider::Magnific).unwrap();
+        assert_eq!(after.len(), before.len() + 1);
+        for job in &before {
+            let moved = after.iter().find(|j| j.key == job.key).expect("same key");
+            assert_eq!(moved.output, job.output);
+            assert_eq!(moved.request, job.request);
+            assert_ne!(moved.line, job.line);
+        }
+        // Reordered lines too.
+        let swapped =
+            "{\"prompt\": \"fog\"}\n{\"prompt\": \"a lighthouse\", \"duration\": [5, 10]}";
+        let mut keys: Vec<_> = parse(swapped, Provider::Magnific)
+            .unwrap()
+            .into_iter()
+            .map(|j| (j.key, j.output))
+            .collect();
+        let mut expected: Vec<_> = before.into_iter().map(|j| (j.key, j.output)).collect();
+        keys.sort();
+        expected.sort();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn identical_lines_are_separate_jobs_with_separate_names() {
+        let text = "{\"prompt\": \"fog\"}\n{\"prompt\": \"fog\"}\n{\"prompt\": \"Fog!\"}\n{\"prompt\": \"x\", \"output\": \"rain.mp4\"}\n{\"prompt\": \"rain\"}";
+        let jobs = parse(text, Provider::Magnific).unwrap();
+        let keys: std::collections::HashSet<_> = jobs.iter().map(|j| &j.key).collect();
+        assert_eq!(keys.len(), 5, "{jobs:?}");
+        let names: std::collections::HashSet<_> = jobs.iter().map(|j| &j.output).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        // A shared default name takes a suffix from the job's key.
+        for job in &jobs[..3] {
+            let name = job.output.to_string_lossy();
+            assert!(name.starts_with("fog-") && name.ends_with(".mp4"), "{name}");
+            assert!(
+                job.key.ends_with(&name["fog-".len()..name.len() - 4]),
+                "{name}"
+            );
+        }
+        // A named output keeps its name; the default that met it gives way.
+        assert_eq!(jobs[3].output, PathBuf::from("rain.mp4"));
+        assert_ne!(jobs[4].output, PathBuf::from("rain.mp4"));
+    }
+
+    #[test]
+    fn a_job_begun_by_an_earlier_version_is_found_by_its_previous_key() {
+        // The key 0.1 gave `{"prompt": "fog"}` on line 1 of a Magnific batch.
+        let jobs = parse("{\"prompt\": \"fog\"}", Provider::Magnific).unwrap();
+        let request = &jobs[0].request;
+        let mut hash = Sha256::new();
+        hash.update("magnific");
+        hash.update(b"\0");
+        hash.update(crate::journal::request_record(request).to_string());
+        hash.update(b"\0");
+        hash.update("001-fog.mp4");
+        assert_eq!(
+            jobs[0].previous_key,
+            format!("batch:{}", hex(&hash.finalize()))
         );
     }
 

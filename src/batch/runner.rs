@@ -229,7 +229,12 @@ async fn run_job(
 ) -> JobOutcome {
     let path = out_dir.join(&job.output);
     remove_stale_parts(&path);
-    let prior = match client.journal().map(|j| j.job_by_key(&job.key)) {
+    let prior = match client.journal().map(|j| {
+        j.job_by_key(&job.key).and_then(|found| match found {
+            Some(found) => Ok(Some(found)),
+            None => j.job_by_key(&job.previous_key),
+        })
+    }) {
         Some(Err(error)) => {
             return JobOutcome::Failed {
                 task_id: None,
