@@ -48,6 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         wait: WaitOptions::new(Duration::from_secs(900))
             .delays(Duration::from_millis(100), Duration::from_secs(15)),
         resubmit_in_doubt: false,
+        force: false,
     };
     let on_event: batch::OnEvent = Arc::new(|event| {
         if let BatchEvent::Finished {

@@ -52,6 +52,76 @@ fn part_path(target: &Path) -> Result<PathBuf, Error> {
     Ok(target.with_file_name(part))
 }
 
+/// The most top-level boxes [`is_whole_mp4`] reads before giving up.
+const MAX_TOP_LEVEL_BOXES: usize = 4096;
+
+/// Whether `path` holds a whole MP4: its top-level boxes tile the file
+/// exactly, starting with `ftyp`, and include `moov` and `mdat`. Only box
+/// headers are read (at most [`MAX_TOP_LEVEL_BOXES`] of them), so checking
+/// a large file costs a few reads. Written here rather than with the `mp4`
+/// crate, which parses every sample table and is an optional dependency.
+pub fn is_whole_mp4(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let (mut offset, mut seen) = (0u64, [false; 3]);
+    for index in 0..MAX_TOP_LEVEL_BOXES {
+        if offset == len {
+            return seen == [true; 3];
+        }
+        let mut header = [0u8; 16];
+        if file.seek(SeekFrom::Start(offset)).is_err() || file.read_exact(&mut header[..8]).is_err()
+        {
+            return false;
+        }
+        let kind: [u8; 4] = [header[4], header[5], header[6], header[7]];
+        let size = match u32::from_be_bytes([header[0], header[1], header[2], header[3]]) {
+            0 => len - offset,
+            1 => match file.read_exact(&mut header[8..16]) {
+                Ok(()) => u64::from_be_bytes(header[8..16].try_into().unwrap_or_default()),
+                Err(_) => return false,
+            },
+            n => u64::from(n),
+        };
+        if size < 8 || (index == 0) != (&kind == b"ftyp") {
+            return false;
+        }
+        for (flag, name) in seen.iter_mut().zip([b"ftyp", b"moov", b"mdat"]) {
+            *flag |= &kind == name;
+        }
+        offset = match offset.checked_add(size) {
+            Some(next) if next <= len => next,
+            _ => return false,
+        };
+    }
+    false
+}
+
+/// Removes the temporary files that earlier, killed downloads left in `dir`
+/// for any of `names` (a killed process cannot clean up after itself). The
+/// directory is listed once, however many names there are.
+pub(crate) fn remove_stale_parts(dir: &Path, names: &std::collections::HashSet<&std::ffi::OsStr>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let target = file
+            .strip_prefix('.')
+            .and_then(|f| f.strip_suffix(".part"))
+            .and_then(|f| f.rsplit_once('.'))
+            .map(|(name, _)| name);
+        if target.is_some_and(|name| names.contains(std::ffi::OsStr::new(name))) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// An I/O error that names the file it happened on.
 pub(crate) fn io_at(path: &Path, e: std::io::Error) -> Error {
     Error::Io(std::io::Error::new(
@@ -167,6 +237,63 @@ mod tests {
             "{:?}",
             leftovers(dir.path())
         );
+    }
+
+    fn mp4_box(kind: &[u8; 4], body: usize) -> Vec<u8> {
+        let mut b = ((8 + body) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.resize(8 + body, 0);
+        b
+    }
+
+    #[test]
+    fn a_whole_mp4_is_told_from_a_cut_or_foreign_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.mp4");
+        let whole = [
+            mp4_box(b"ftyp", 16),
+            mp4_box(b"moov", 40),
+            mp4_box(b"mdat", 100),
+        ]
+        .concat();
+        std::fs::write(&path, &whole).unwrap();
+        assert!(is_whole_mp4(&path));
+        std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
+        assert!(!is_whole_mp4(&path), "cut short");
+        std::fs::write(&path, [mp4_box(b"ftyp", 16), mp4_box(b"mdat", 10)].concat()).unwrap();
+        assert!(!is_whole_mp4(&path), "no moov");
+        std::fs::write(
+            &path,
+            [
+                mp4_box(b"moov", 16),
+                mp4_box(b"ftyp", 16),
+                mp4_box(b"mdat", 1),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert!(!is_whole_mp4(&path), "ftyp not first");
+        std::fs::write(&path, b"not a video at all").unwrap();
+        assert!(!is_whole_mp4(&path));
+        assert!(!is_whole_mp4(&dir.path().join("absent.mp4")));
+    }
+
+    #[test]
+    fn stale_parts_of_the_named_files_alone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            ".a.mp4.0f0f.part",
+            ".b.mp4.1e1e.part",
+            "a.mp4",
+            ".c.mp4.2d2d.part",
+        ] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        let names = [std::ffi::OsStr::new("a.mp4"), std::ffi::OsStr::new("b.mp4")];
+        remove_stale_parts(dir.path(), &names.into_iter().collect());
+        let mut left = leftovers(dir.path());
+        left.sort();
+        assert_eq!(left, [".c.mp4.2d2d.part", "a.mp4"]);
     }
 
     #[tokio::test]

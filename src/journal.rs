@@ -200,6 +200,15 @@ impl std::fmt::Debug for Journal {
     }
 }
 
+/// A path as the journal keeps it: absolute, so that a command run from
+/// another directory (`tasks sync`) finds the same file.
+fn stored_path(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Seconds since the epoch.
 pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
@@ -297,7 +306,7 @@ impl Journal {
                     job.base_url,
                     request.to_string(),
                     job.request.prompt,
-                    job.output.map(|p| p.to_string_lossy().into_owned()),
+                    job.output.map(stored_path),
                     now
                 ],
             )?;
@@ -383,7 +392,7 @@ impl Journal {
 
     /// The video is on disk.
     pub fn downloaded(&self, job: i64, file: &Downloaded) -> Result<(), Error> {
-        let path = file.path.to_string_lossy().into_owned();
+        let path = stored_path(&file.path);
         self.set(
             job,
             "downloaded",
@@ -490,7 +499,7 @@ impl Journal {
                 params![
                     provider.name(),
                     base_url,
-                    output.map(|p| p.to_string_lossy().into_owned()),
+                    output.map(stored_path),
                     task.id,
                     task.status.as_word(),
                     now

@@ -358,6 +358,103 @@ fn a_line_inserted_at_the_top_of_a_finished_batch_costs_exactly_one_create() {
 }
 
 #[test]
+fn a_finished_batch_costs_nothing_without_its_journal_and_force_runs_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, BATCH).unwrap();
+    let mock = mock(&["--lifecycle-ms", "20", "60"]);
+    let (code, err) = batch_into(&home, &mock, &file, &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(creates(&mock), 8);
+    let before: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    // No journal, a new home, a deleted journal: the files are the record.
+    for how in [&["--no-journal"][..], &["--journal"][..]] {
+        let mut command = cli(&home, &mock, how);
+        if how == ["--journal"] {
+            command.arg(dir.path().join("fresh.sqlite3"));
+        }
+        let again = command
+            .arg("batch")
+            .arg(&file)
+            .arg("--out-dir")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+        assert_eq!(creates(&mock), 8, "{how:?}: {}", text(&again.stderr));
+    }
+    let after: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(before, after, "no file was written again");
+    // A cut file is not whole: that job alone runs again (a new create,
+    // since this journal never saw it).
+    let cut = out.join("lighthouse.mp4");
+    let bytes = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let again = cli(&home, &mock, &["--journal"])
+        .arg(dir.path().join("fresh.sqlite3"))
+        .arg("batch")
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--poll-interval", "0.05"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(creates(&mock), 9);
+    common::probe_mp4(&cut);
+    // --force does not trust files the journal never saw.
+    let forced = cli(&home, &mock, &["--no-journal", "batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--force", "--poll-interval", "0.05"])
+        .output()
+        .unwrap();
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    assert_eq!(creates(&mock), 17);
+}
+
+#[test]
+fn tasks_sync_from_another_directory_saves_where_generate_was_asked_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (here, there) = (dir.path().join("here"), dir.path().join("there"));
+    std::fs::create_dir_all(&here).unwrap();
+    std::fs::create_dir_all(&there).unwrap();
+    let mock = mock(&["--lifecycle-ms", "200", "1500"]);
+    let mut child = cli(
+        &home,
+        &mock,
+        &["--quiet", "generate", "a kite", "-o", "t.mp4"],
+    )
+    .current_dir(&here)
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let synced = cli(&home, &mock, &["tasks", "sync", "--poll-interval", "0.05"])
+        .current_dir(&there)
+        .output()
+        .unwrap();
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
+    common::probe_mp4(&here.join("t.mp4"));
+    assert!(!there.join("t.mp4").exists());
+}
+
+#[test]
 fn a_killed_generate_loses_no_task_and_tasks_sync_finishes_it() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");

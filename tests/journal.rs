@@ -126,6 +126,7 @@ async fn an_in_doubt_create_is_reported_not_resent_and_resent_once_when_asked() 
         concurrency: 2,
         wait: quick_wait(),
         resubmit_in_doubt: false,
+        force: false,
     };
     let events: Arc<Mutex<Vec<BatchEvent>>> = Arc::default();
     let log = events.clone();

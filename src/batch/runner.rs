@@ -1,7 +1,8 @@
 //! Running a batch: each job is matched against the journal first, so that
 //! running the same batch again resumes it and never pays twice.
 //!
-//! - a job whose file is on disk, whole, is skipped;
+//! - a job whose file is on disk, whole, is skipped, with or without a
+//!   journal row (unless [`BatchOptions::force`]);
 //! - a job with a task id is waited for and downloaded, never re-submitted
 //!   (unless its result URL has expired, which is reported);
 //! - a job whose create is in doubt is reported, and re-sent only when
@@ -29,6 +30,9 @@ pub struct BatchOptions {
     /// Send again the jobs whose earlier create is in doubt (it may have
     /// made a paid task that nothing can find).
     pub resubmit_in_doubt: bool,
+    /// Do not take a whole MP4 at a job's path as done unless the journal
+    /// says this job wrote it.
+    pub force: bool,
 }
 
 /// What happened to one job.
@@ -168,6 +172,8 @@ pub async fn run(
             tracing::warn!(provider = %client.provider(), error = %e, "could not reconcile in-doubt creates");
         }
     }
+    let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
+    crate::download::remove_stale_parts(out_dir, &names);
     let mut outcomes: Vec<(usize, JobOutcome)> =
         futures_util::stream::iter(jobs.iter().enumerate())
             .map(|(index, job)| {
@@ -194,24 +200,6 @@ pub async fn run(
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
-/// Removes the temporary files an earlier, killed run left beside `path`
-/// (a killed process cannot clean up after itself; this batch owns the file).
-fn remove_stale_parts(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if file.starts_with(&prefix) && file.ends_with(".part") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
 /// The file is there and as long as the journal says it was written.
 fn file_is_whole(path: &Path, record: &JobRecord) -> bool {
     match (std::fs::metadata(path), record.file_bytes) {
@@ -228,7 +216,6 @@ async fn run_job(
     on_event: &OnEvent,
 ) -> JobOutcome {
     let path = out_dir.join(&job.output);
-    remove_stale_parts(&path);
     let prior = match client.journal().map(|j| {
         j.job_by_key(&job.key).and_then(|found| match found {
             Some(found) => Ok(Some(found)),
@@ -257,10 +244,15 @@ async fn run_job(
             })
         })
     };
+    let vouched = prior
+        .as_ref()
+        .is_some_and(|p| p.state == JobState::Done && file_is_whole(&path, p));
+    // Files are the last word: a whole video at the path is this job's,
+    // whether or not a journal (this one, or any) recorded it.
+    if vouched || (!options.force && crate::download::is_whole_mp4(&path)) {
+        return JobOutcome::Skipped { file: path };
+    }
     if let Some(prior) = prior {
-        if prior.state == JobState::Done && file_is_whole(&path, &prior) {
-            return JobOutcome::Skipped { file: path };
-        }
         match (&prior.task_id, prior.state) {
             (Some(task_id), JobState::Failed) => {
                 return JobOutcome::Failed {

@@ -265,6 +265,10 @@ pub struct BatchArgs {
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
     pub resubmit_in_doubt: bool,
+    /// Run the jobs whose file is already there, whole, unless the journal
+    /// records this job writing it (without it, such a file counts as done).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

@@ -60,6 +60,7 @@ pub(crate) async fn run(
         concurrency: args.concurrency,
         wait,
         resubmit_in_doubt: args.resubmit_in_doubt,
+        force: args.force,
     };
     let (multi, total) = session.progress.batch(jobs.len() as u64);
     let lines: Arc<Mutex<HashMap<PathBuf, ProgressBar>>> = Arc::default();

@@ -40,6 +40,16 @@ fn short(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
+/// The end of `text` (a path's file name end), at most `max` characters.
+fn short_tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(count - (max - 1)).collect();
+    format!("…{tail}")
+}
+
 fn job_json(job: &JobRecord) -> serde_json::Value {
     json!({
         "job": job.id,
@@ -88,7 +98,7 @@ pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
             job.provider,
             status,
             short(job.prompt.as_deref().unwrap_or(""), 24),
-            short(
+            short_tail(
                 &job.output
                     .as_ref()
                     .map(|p| p.display().to_string())
@@ -185,6 +195,15 @@ pub(crate) async fn sync(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_output_shows_its_end() {
+        assert_eq!(
+            super::short_tail("/home/me/videos/fog.mp4", 12),
+            "…eos/fog.mp4"
+        );
+        assert_eq!(super::short_tail("fog.mp4", 12), "fog.mp4");
+    }
+
     #[test]
     fn dates_are_utc_civil_dates() {
         assert_eq!(super::when(0), "1970-01-01 00:00");
