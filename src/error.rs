@@ -251,6 +251,16 @@ impl Error {
         matches!(self, Error::Transport(e) if e.is_connect())
     }
 
+    /// Whether local state failed: the journal could not be read or written
+    /// (directly, or after a create was sent).
+    pub fn is_journal(&self) -> bool {
+        match self {
+            Error::Journal { .. } => true,
+            Error::AfterSubmit { source, .. } => source.is_journal(),
+            _ => false,
+        }
+    }
+
     /// The id of the task this error is about, when one exists: a failed or
     /// timed-out task, or any failure after the create.
     pub fn task_id(&self) -> Option<&str> {

@@ -7,107 +7,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
-
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mock(extra: &[&str]) -> Mock {
-    let mut child = Command::new(BIN)
-        .args(["mock", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .trim_start_matches("mock listening on ")
-        .to_string();
-    assert!(url.starts_with("http://"), "{first}");
-    Mock { child, url }
-}
-
-/// The mock's request journal.
-fn requests(mock: &Mock) -> Vec<Value> {
-    let out = Command::new("curl")
-        .args(["-s", &format!("{}/__mock/requests", mock.url)])
-        .output();
-    match out {
-        Ok(out) => serde_json::from_slice(&out.stdout).unwrap_or_default(),
-        Err(_) => http_get_json(&format!("{}/__mock/requests", mock.url)),
-    }
-}
-
-/// A GET without curl: one HTTP/1.0 request over a socket.
-fn http_get_json(url: &str) -> Vec<Value> {
-    use std::io::{Read, Write};
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).unwrap_or_default()
-}
-
-fn count(mock: &Mock, method: &str, prefix: &str) -> usize {
-    requests(mock)
-        .iter()
-        .filter(|r| r["method"] == method && r["path"].as_str().unwrap_or("").starts_with(prefix))
-        .count()
-}
-
-fn creates(mock: &Mock) -> usize {
-    requests(mock)
-        .iter()
-        .filter(|r| {
-            r["method"] == "POST" && !r["path"].as_str().unwrap_or("").starts_with("/__mock")
-        })
-        .count()
-}
-
-fn cli(home: &Path, mock: &Mock, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env("SEEDANCE_MINI_HOME", home)
-        .env_remove("MAGNIFIC_API_KEY")
-        .args([
-            "--base-url",
-            &mock.url,
-            "--api-key",
-            "seedance-mini-mock-key",
-        ])
-        .args(args);
-    c
-}
-
-fn run(home: &Path, mock: &Mock, args: &[&str]) -> Output {
-    cli(home, mock, args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::process::{cli, count, creates, mock, run, text, Mock};
 
 /// Eight jobs: four lines, one of which expands into four variations.
 const BATCH: &str = r#"{"prompt": "a red kite over a beach", "resolution": ["480p", "720p"], "aspect_ratio": ["16:9", "9:16"]}
@@ -452,6 +359,131 @@ fn tasks_sync_from_another_directory_saves_where_generate_was_asked_to() {
     assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
     common::probe_mp4(&here.join("t.mp4"));
     assert!(!there.join("t.mp4").exists());
+}
+
+/// `n` jobs, one line each.
+fn many_jobs(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"prompt\": \"shot number {i}\"}}\n"))
+        .collect()
+}
+
+/// Starts `batch --json` on `file` into `out` (not waiting for it).
+fn spawn_batch(home: &Path, mock: &Mock, file: &Path, out: &Path) -> Child {
+    cli(home, mock, &["--json", "batch"])
+        .arg(file)
+        .arg("--out-dir")
+        .arg(out)
+        .args(["--concurrency", "8", "--poll-interval", "0.05"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_processes_on_one_batch_pay_once_per_job_and_both_finish() {
+    // The issue's figure is 20 rounds; SEEDANCE_MINI_CLAIM_ROUNDS runs more.
+    let rounds: usize = std::env::var("SEEDANCE_MINI_CLAIM_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    // Every request of every round stays in the mock's journal.
+    let mock = mock(&["--lifecycle-ms", "30", "300", "--journal-size", "1000000"]);
+    for round in 0..rounds {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+        std::fs::write(&file, many_jobs(40)).unwrap();
+        let before = creates(&mock);
+        let first = spawn_batch(&home, &mock, &file, &out);
+        let second = spawn_batch(&home, &mock, &file, &out);
+        let (first, second) = (
+            first.wait_with_output().unwrap(),
+            second.wait_with_output().unwrap(),
+        );
+        for (who, run) in [("first", &first), ("second", &second)] {
+            assert_eq!(
+                run.status.code(),
+                Some(0),
+                "round {round}, {who}: {}",
+                text(&run.stderr)
+            );
+            let summary: Value = text(&run.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|e| e["event"] == "summary")
+                .unwrap();
+            assert_eq!(summary["in_doubt"], 0, "round {round}, {who}: {summary}");
+            assert_eq!(summary["files"].as_array().unwrap().len(), 40, "{summary}");
+        }
+        assert_eq!(
+            creates(&mock) - before,
+            40,
+            "round {round}: one create per job"
+        );
+        let files = std::fs::read_dir(&out).unwrap().count();
+        assert_eq!(files, 40, "round {round}: no part files left");
+    }
+}
+
+#[test]
+fn a_bad_journal_refuses_once_before_anything_is_paid() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    std::fs::write(&file, many_jobs(3)).unwrap();
+    let mock = mock(&[]);
+    // A whole journal to cut short: made, and given a few rows, by a run.
+    let good = dir.path().join("good").join("journal.sqlite3");
+    let made = cli(&dir.path().join("good"), &mock, &["batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(dir.path().join("first"))
+        .args(["--poll-interval", "0.05"])
+        .output()
+        .unwrap();
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let paid = creates(&mock);
+    let whole = std::fs::read(&good).unwrap();
+    let garbage: Vec<u8> = b"not a journal at all\n".repeat(500);
+    let cases: [(&str, Vec<u8>, &str); 2] = [
+        ("garbage", garbage, "it is not a journal, or it is damaged"),
+        (
+            "truncated",
+            whole[..4096].to_vec(),
+            "it is not a journal, or it is damaged",
+        ),
+    ];
+    for (what, bytes, cause) in cases {
+        let home = dir.path().join(what);
+        std::fs::create_dir_all(&home).unwrap();
+        let journal = home.join("journal.sqlite3");
+        std::fs::write(&journal, &bytes).unwrap();
+        let out = cli(&home, &mock, &["batch"])
+            .arg(&file)
+            .arg("--out-dir")
+            .arg(dir.path().join(what).join("out"))
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{what}: {err}");
+        assert!(
+            err.contains(&journal.display().to_string()),
+            "{what}: {err}"
+        );
+        assert!(err.contains(cause), "{what}: {err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error")).count(),
+            1,
+            "{what}: {err}"
+        );
+        assert_eq!(creates(&mock), paid, "{what}: nothing is paid for");
+        assert_eq!(
+            std::fs::read(&journal).unwrap(),
+            bytes,
+            "{what}: left as it was"
+        );
+    }
 }
 
 #[test]

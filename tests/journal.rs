@@ -262,3 +262,71 @@ fn concurrent_writers_in_one_process_and_across_processes_lose_no_rows() {
     let keys: std::collections::HashSet<_> = jobs.iter().filter_map(|j| j.key.clone()).collect();
     assert_eq!(keys.len(), 4 * ROWS);
 }
+
+/// Every write after the k-th fails, as on a full disk: no create is sent
+/// without its row on disk, no create follows the failure, and every task
+/// that was paid for is in the journal or in the recovery file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_that_fails_mid_run_stops_the_spend_and_loses_no_task_id() {
+    let lines: String = (0..12)
+        .map(|i| format!("{{\"prompt\": \"shot {i}\"}}\n"))
+        .collect();
+    let jobs = batch::parse(&lines, Provider::Magnific).unwrap();
+    let mut recoveries = 0;
+    for k in 0..16 {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, out) = (dir.path().join("j.sqlite3"), dir.path().join("out"));
+        std::fs::create_dir_all(&out).unwrap();
+        let mock = mock_with(&[]).await;
+        let journal = Journal::open(&path).unwrap().fail_writes_after(k);
+        let clients = HashMap::from([(
+            Provider::Magnific,
+            client(&mock, Provider::Magnific, &journal),
+        )]);
+        let options = BatchOptions {
+            concurrency: 4,
+            wait: quick_wait(),
+            resubmit_in_doubt: false,
+            force: false,
+        };
+        let on_event: batch::OnEvent = Arc::new(|_| {});
+        let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;
+        drop(clients);
+        drop(journal);
+        let rows = Journal::open(&path).unwrap().history().unwrap();
+        let paid = creates(&mock);
+        assert!(
+            paid <= rows.len(),
+            "k={k}: {paid} creates, {} rows",
+            rows.len()
+        );
+        let failed = outcomes
+            .iter()
+            .any(|o| matches!(o, JobOutcome::Failed { error, .. } if error.is_journal()));
+        if failed {
+            assert!(paid < jobs.len(), "k={k}: the spend did not stop");
+        }
+        // Every task the mock made is known, in a row or the recovery file.
+        let recovered = std::fs::read_to_string(out.join(batch::RECOVERY_FILE)).unwrap_or_default();
+        recoveries += recovered.lines().count();
+        let listed = Client::builder(Provider::Magnific)
+            .base_url(mock.url())
+            .api_key(seedance_mini::mock::DEFAULT_API_KEY)
+            .build()
+            .unwrap()
+            .list(None)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), paid);
+        for task in listed {
+            let in_row = rows
+                .iter()
+                .any(|r| r.task_id.as_deref() == Some(task.id.as_str()));
+            let in_file = recovered.lines().any(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["task_id"] == task.id.as_str()
+            });
+            assert!(in_row || in_file, "k={k}: task {} is lost", task.id);
+        }
+    }
+    assert!(recoveries > 0, "some k failed the write of a task id");
+}

@@ -18,7 +18,7 @@ mod runner;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use runner::{run, BatchEvent, BatchOptions, JobOutcome, OnEvent};
+pub use runner::{run, BatchEvent, BatchOptions, JobOutcome, OnEvent, RECOVERY_FILE};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

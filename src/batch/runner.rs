@@ -12,12 +12,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 
 use super::BatchJob;
-use crate::journal::{unix_now, JobRecord, JobState};
+use crate::journal::{unix_now, Claim, JobRecord, JobState};
 use crate::{Client, Error, Provider, WaitOptions};
 
 /// How to run a batch.
@@ -106,6 +107,19 @@ pub enum BatchEvent {
         /// Percent done, when known.
         progress: Option<u8>,
     },
+    /// A task was created but the journal could not record it: its id was
+    /// written to a recovery file instead (one JSON line), and no further
+    /// create is sent in this run.
+    Recovered {
+        /// The job's line.
+        line: usize,
+        /// Its output file.
+        output: PathBuf,
+        /// The task that was paid for.
+        task_id: String,
+        /// The recovery file that holds it.
+        file: PathBuf,
+    },
     /// The job ended (see [`JobOutcome`]): `done`, `skipped`, `failed`,
     /// `in_doubt` or `expired`.
     Finished {
@@ -174,13 +188,21 @@ pub async fn run(
     }
     let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
     crate::download::remove_stale_parts(out_dir, &names);
+    let halted = AtomicBool::new(false);
     let mut outcomes: Vec<(usize, JobOutcome)> =
         futures_util::stream::iter(jobs.iter().enumerate())
             .map(|(index, job)| {
                 let on_event = on_event.clone();
+                let halted = &halted;
                 async move {
+                    let run = Run {
+                        out_dir,
+                        options,
+                        on_event: &on_event,
+                        halted,
+                    };
                     let outcome = match clients.get(&job.provider) {
-                        Some(client) => run_job(client, job, out_dir, options, &on_event).await,
+                        Some(client) => run_job(client, job, &run).await,
                         None => JobOutcome::Failed {
                             task_id: None,
                             error: Error::validation(
@@ -208,15 +230,36 @@ fn file_is_whole(path: &Path, record: &JobRecord) -> bool {
     }
 }
 
-async fn run_job(
-    client: &Client,
-    job: &BatchJob,
-    out_dir: &Path,
-    options: &BatchOptions,
-    on_event: &OnEvent,
-) -> JobOutcome {
-    let path = out_dir.join(&job.output);
-    let prior = match client.journal().map(|j| {
+/// What every job of one run shares.
+struct Run<'a> {
+    out_dir: &'a Path,
+    options: &'a BatchOptions,
+    on_event: &'a OnEvent,
+    /// Set once a journal write failed: no further create is sent.
+    halted: &'a AtomicBool,
+}
+
+impl Run<'_> {
+    /// Notes a journal failure, which stops the spend for the rest of the run.
+    fn check(&self, error: &Error) {
+        if error.is_journal() && !self.halted.swap(true, Ordering::SeqCst) {
+            tracing::error!(error = %error, "the journal failed: no further create is sent");
+        }
+    }
+}
+
+async fn run_job(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOutcome {
+    let outcome = run_job_inner(client, job, run).await;
+    if let JobOutcome::Failed { error, .. } = &outcome {
+        run.check(error);
+    }
+    outcome
+}
+
+async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOutcome {
+    let (options, on_event) = (run.options, run.on_event);
+    let path = run.out_dir.join(&job.output);
+    let mut prior = match client.journal().map(|j| {
         j.job_by_key(&job.key).and_then(|found| match found {
             Some(found) => Ok(Some(found)),
             None => j.job_by_key(&job.previous_key),
@@ -244,73 +287,260 @@ async fn run_job(
             })
         })
     };
-    let vouched = prior
-        .as_ref()
-        .is_some_and(|p| p.state == JobState::Done && file_is_whole(&path, p));
-    // Files are the last word: a whole video at the path is this job's,
-    // whether or not a journal (this one, or any) recorded it.
-    if vouched || (!options.force && crate::download::is_whole_mp4(&path)) {
-        return JobOutcome::Skipped { file: path };
-    }
-    if let Some(prior) = prior {
-        match (&prior.task_id, prior.state) {
-            (Some(task_id), JobState::Failed) => {
+    let waited_since = std::time::Instant::now();
+    loop {
+        let vouched = prior
+            .as_ref()
+            .is_some_and(|p| p.state == JobState::Done && file_is_whole(&path, p));
+        // Files are the last word: a whole video at the path is this job's,
+        // whether or not a journal (this one, or any) recorded it.
+        if vouched || (!options.force && crate::download::is_whole_mp4(&path)) {
+            return JobOutcome::Skipped { file: path };
+        }
+        let mut reread = None;
+        if let Some(prior) = &prior {
+            let now = unix_now();
+            match (&prior.task_id, prior.state) {
+                (Some(task_id), JobState::Failed) => {
+                    return JobOutcome::Failed {
+                        task_id: Some(task_id.clone()),
+                        error: Error::validation(
+                            "task",
+                            prior
+                                .error
+                                .clone()
+                                .unwrap_or_else(|| "failed in an earlier run".into()),
+                        ),
+                    };
+                }
+                (Some(task_id), _) if prior.expired(now) => {
+                    return JobOutcome::Expired {
+                        task_id: task_id.clone(),
+                    };
+                }
+                // Another process holds the job (creating it, or waiting for
+                // and downloading its task): its result is waited for, never
+                // sent again.
+                (_, JobState::Submitting | JobState::Submitted) if held_elsewhere(prior, now) => {
+                    let held = match client.journal() {
+                        Some(journal) => {
+                            await_owner(journal, prior, waited_since, options.wait.max_wait).await
+                        }
+                        None => Ok(None),
+                    };
+                    match held {
+                        Ok(now_row) => {
+                            let unchanged = now_row.as_ref().is_some_and(|r| {
+                                r.state == prior.state && r.claim_alive(unix_now())
+                            });
+                            if unchanged {
+                                return JobOutcome::Failed {
+                                    task_id: prior.task_id.clone(),
+                                    error: Error::ExceededMaxWait {
+                                        elapsed: waited_since.elapsed(),
+                                        polls: 0,
+                                        last: None,
+                                    },
+                                };
+                            }
+                            reread = Some(match now_row {
+                                Some(row) if row.superseded_by.is_none() => Some(row),
+                                _ => client
+                                    .journal()
+                                    .and_then(|j| j.job_by_key(&job.key).ok().flatten()),
+                            });
+                        }
+                        Err(error) => {
+                            return JobOutcome::Failed {
+                                task_id: prior.task_id.clone(),
+                                error,
+                            }
+                        }
+                    }
+                }
+                (Some(task_id), _) => {
+                    on_event(BatchEvent::Resumed {
+                        line: job.line,
+                        output: job.output.clone(),
+                        task_id: task_id.clone(),
+                    });
+                    return finish(client, task_id, Some(prior.id), &path, &wait).await;
+                }
+                (None, JobState::InDoubt | JobState::Submitting) if !options.resubmit_in_doubt => {
+                    return JobOutcome::InDoubt {
+                        reason: prior.error.clone().unwrap_or_else(|| {
+                            "the process stopped while the create was being sent".into()
+                        }),
+                    };
+                }
+                // Rejected (nothing was made), or in doubt and asked to re-send.
+                (None, _) => {}
+            }
+        }
+        if let Some(next) = reread {
+            prior = next;
+            continue;
+        }
+        if run.halted.load(Ordering::SeqCst) {
+            return JobOutcome::Failed {
+                task_id: None,
+                error: Error::Journal {
+                    path: client
+                        .journal()
+                        .map(|j| j.path().to_path_buf())
+                        .unwrap_or_default(),
+                    message: "not sent: the journal failed earlier in this run".into(),
+                },
+            };
+        }
+        let Some(journal) = client.journal() else {
+            return submit(client, job, &path, None, &wait, run).await;
+        };
+        let new = client.new_job(&job.request, Some(&path), Some(&job.key));
+        match journal.claim(&new, options.resubmit_in_doubt) {
+            Ok(Claim::Claimed(id)) => {
+                return submit(client, job, &path, Some(id), &wait, run).await
+            }
+            // Taken meanwhile, by another process or an earlier answer.
+            Ok(Claim::Held(row)) => prior = Some(*row),
+            Err(error) => {
                 return JobOutcome::Failed {
-                    task_id: Some(task_id.clone()),
-                    error: Error::validation(
-                        "task",
-                        prior
-                            .error
-                            .clone()
-                            .unwrap_or_else(|| "failed in an earlier run".into()),
-                    ),
-                };
+                    task_id: None,
+                    error,
+                }
             }
-            (Some(task_id), _) if prior.expired(unix_now()) => {
-                return JobOutcome::Expired {
-                    task_id: task_id.clone(),
-                };
-            }
-            (Some(task_id), _) => {
-                on_event(BatchEvent::Resumed {
-                    line: job.line,
-                    output: job.output.clone(),
-                    task_id: task_id.clone(),
-                });
-                return finish(client, task_id, Some(prior.id), &path, &wait).await;
-            }
-            (None, JobState::InDoubt | JobState::Submitting) if !options.resubmit_in_doubt => {
-                return JobOutcome::InDoubt {
-                    reason: prior.error.clone().unwrap_or_else(|| {
-                        "the process stopped while the create was being sent".into()
-                    }),
-                };
-            }
-            // Rejected (nothing was made), or in doubt and asked to re-send.
-            (None, _) => {}
         }
     }
-    match client
-        .submit_job(&job.request, Some(&path), Some(&job.key))
-        .await
-    {
-        Ok((task, job_id)) => {
+}
+
+/// The recovery file's name, in the output directory (else the system's
+/// temporary directory).
+pub const RECOVERY_FILE: &str = "seedance-mini-recovered.jsonl";
+
+/// Writes a created task the journal could not record as one JSON line,
+/// synced to disk, in the output directory, or else the temporary
+/// directory; returns the file that holds it.
+fn recover(
+    out_dir: &Path,
+    journal: &crate::Journal,
+    client: &Client,
+    job: &BatchJob,
+    path: &Path,
+    task_id: &str,
+) -> PathBuf {
+    use std::io::Write;
+    let line = serde_json::json!({
+        "task_id": task_id,
+        "provider": client.provider().name(),
+        "base_url": client.base_url(),
+        "job_key": job.key,
+        "output": std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        "journal": journal.path(),
+        "at": unix_now(),
+    });
+    let mut tried = Vec::new();
+    for dir in [out_dir.to_path_buf(), std::env::temp_dir()] {
+        let file = dir.join(RECOVERY_FILE);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| {
+                writeln!(f, "{line}")?;
+                f.sync_all()
+            });
+        match written {
+            Ok(()) => return file,
+            Err(e) => tried.push(format!("{}: {e}", file.display())),
+        }
+    }
+    tracing::error!(task = %line, tried = ?tried, "no recovery file could be written");
+    PathBuf::new()
+}
+
+/// Whether another live process holds `row`.
+fn held_elsewhere(row: &JobRecord, now: i64) -> bool {
+    row.claim_alive(now) && row.owner.as_deref() != Some(crate::journal::owner::me())
+}
+
+/// Waits until the row another process holds changes state or its owner is
+/// gone, reading the journal a few times a second, for at most what is left
+/// of `max` since `since`. Returns the row as it then is.
+async fn await_owner(
+    journal: &crate::Journal,
+    row: &JobRecord,
+    since: std::time::Instant,
+    max: std::time::Duration,
+) -> Result<Option<JobRecord>, Error> {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now_row = journal.job(row.id)?;
+        let settled = match &now_row {
+            Some(r) => {
+                r.state != row.state || !r.claim_alive(unix_now()) || r.superseded_by.is_some()
+            }
+            None => true,
+        };
+        if settled || since.elapsed() >= max {
+            return Ok(now_row);
+        }
+    }
+}
+
+/// Sends the create for a claimed job (or, with no journal, for the job),
+/// then waits and downloads.
+async fn submit(
+    client: &Client,
+    job: &BatchJob,
+    path: &Path,
+    claimed: Option<i64>,
+    wait: &WaitOptions,
+    run: &Run<'_>,
+) -> JobOutcome {
+    let on_event = run.on_event;
+    let sent = match claimed {
+        Some(id) => client.create_recorded(&job.request, id).await,
+        None => client
+            .submit_job(&job.request, Some(path), None)
+            .await
+            .map(|(task, _)| task),
+    };
+    match sent {
+        Ok(task) => {
             on_event(BatchEvent::Submitted {
                 line: job.line,
                 output: job.output.clone(),
                 task_id: task.id.clone(),
             });
-            finish(client, &task.id, job_id, &path, &wait).await
+            finish(client, &task.id, claimed, path, wait).await
         }
-        Err(error) => match client.journal().map(|j| j.job_by_key(&job.key)) {
-            Some(Ok(Some(record))) if record.state == JobState::InDoubt => JobOutcome::InDoubt {
-                reason: error.to_string(),
-            },
-            _ => JobOutcome::Failed {
-                task_id: error.task_id().map(String::from),
-                error,
-            },
-        },
+        Err(error) => {
+            run.check(&error);
+            if let (Error::AfterSubmit { task_id, source }, Some(journal)) =
+                (&error, client.journal())
+            {
+                if matches!(**source, Error::Journal { .. }) {
+                    let file = recover(run.out_dir, journal, client, job, path, task_id);
+                    on_event(BatchEvent::Recovered {
+                        line: job.line,
+                        output: job.output.clone(),
+                        task_id: task_id.clone(),
+                        file,
+                    });
+                }
+            }
+            let record =
+                claimed.and_then(|id| client.journal().and_then(|j| j.job(id).ok().flatten()));
+            match record {
+                Some(record) if record.state == JobState::InDoubt => JobOutcome::InDoubt {
+                    reason: error.to_string(),
+                },
+                _ => JobOutcome::Failed {
+                    task_id: error.task_id().map(String::from),
+                    error,
+                },
+            }
+        }
     }
 }
 

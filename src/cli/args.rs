@@ -11,7 +11,8 @@ use crate::{AspectRatio, Provider, Resolution};
 ///
 /// Exit codes: 0 done, 1 the task failed (or a webhook did not verify),
 /// 2 bad input, 3 an API or transport error, 4 waiting ran out of time,
-/// 5 a batch create is in doubt, 130 interrupted (Ctrl-C or SIGTERM).
+/// 5 a batch create is in doubt, 6 the journal (or its disk) failed,
+/// 130 interrupted (Ctrl-C or SIGTERM).
 ///
 /// Every paid task is recorded in a journal (see `--journal`) before its
 /// create is sent: `seedance-mini tasks` lists them, `tasks sync` finishes them.

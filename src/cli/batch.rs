@@ -74,6 +74,24 @@ pub(crate) async fn run(
             }
             let mut lines = lines.lock().unwrap_or_else(|p| p.into_inner());
             match &event {
+                // Paid for, but not in the journal: always said on stderr as
+                // one JSON line, whatever else is shown.
+                BatchEvent::Recovered {
+                    line,
+                    output,
+                    task_id,
+                    file,
+                } => {
+                    multi.suspend(|| {
+                        eprintln!(
+                            "{}",
+                            serde_json::json!({
+                                "recovered_task": task_id, "line": line,
+                                "output": output, "recovery_file": file,
+                            })
+                        )
+                    });
+                }
                 BatchEvent::Submitted {
                     output, task_id, ..
                 }
@@ -165,7 +183,15 @@ pub(crate) async fn run(
         count("in_doubt"),
         count("expired"),
     );
-    let code = if in_doubt > 0 {
+    // A journal that failed mid-run is said once, with its cause; the jobs
+    // it stopped are counted as failed.
+    let journal_failure = outcomes.iter().find_map(|o| match o {
+        JobOutcome::Failed { error, .. } if error.is_journal() => Some(error),
+        _ => None,
+    });
+    let code = if journal_failure.is_some() {
+        super::LOCAL_STATE
+    } else if in_doubt > 0 {
         IN_DOUBT
     } else if failed + expired > 0 {
         1
@@ -185,6 +211,10 @@ pub(crate) async fn run(
             files.len(),
             args.out_dir.display()
         );
+        if let Some(error) = journal_failure {
+            eprintln!("error: {error}");
+            eprintln!("no further create was sent; every task already paid for is in the journal, or in {} (see the JSON lines above)", crate::batch::RECOVERY_FILE);
+        }
         if in_doubt > 0 {
             eprintln!("in doubt: their creates may have made paid tasks no answer named; see `seedance-mini tasks`, and re-send them with --resubmit-in-doubt only if you accept paying again");
         }

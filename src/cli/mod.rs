@@ -24,12 +24,16 @@ use progress::Progress;
 use crate::mock::{Lifecycle, MockServer, DEFAULT_API_KEY};
 use crate::{Client, Error, Journal, Media, RequestOptions, Task, VideoRequest, WaitOptions};
 
+/// Exit code when local state (the journal, its disk) failed.
+pub const LOCAL_STATE: u8 = 6;
+
 /// Exit code for each outcome (see `seedance-mini --help`).
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::TaskFailed(_) | Error::Webhook(_) => 1,
         Error::Validation { .. } | Error::Unsupported { .. } | Error::Io(_) => 2,
         Error::ExceededMaxWait { .. } => 4,
+        Error::Journal { .. } => LOCAL_STATE,
         Error::AfterSubmit { source, .. } => exit_code(source),
         _ => 3,
     }

@@ -166,24 +166,44 @@ impl Client {
         key: Option<&str>,
     ) -> Result<(Task, Option<i64>), Error> {
         request.validate(self.provider())?;
-        let journal = self.inner.journal.as_ref();
-        let job = match journal {
-            Some(j) => Some(j.begin(&NewJob {
-                key,
-                provider: self.provider(),
-                base_url: &self.inner.base_url,
-                request,
-                output,
-            })?),
-            None => None,
+        let Some(journal) = self.inner.journal.as_ref() else {
+            return self.create(request).await.map(|task| (task, None));
         };
-        let result = self.create(request).await;
-        let (Some(journal), Some(job)) = (journal, job) else {
-            return result.map(|task| (task, None));
+        let job = journal.begin(&self.new_job(request, output, key))?;
+        self.create_recorded(request, job)
+            .await
+            .map(|task| (task, Some(job)))
+    }
+
+    /// The journal's description of a job this client would send.
+    pub(crate) fn new_job<'a>(
+        &'a self,
+        request: &'a VideoRequest,
+        output: Option<&'a Path>,
+        key: Option<&'a str>,
+    ) -> NewJob<'a> {
+        NewJob {
+            key,
+            provider: self.provider(),
+            base_url: &self.inner.base_url,
+            request,
+            output,
+        }
+    }
+
+    /// Sends the create for `job`, a row this process has claimed, and
+    /// records its answer: the task id, a refusal, or the doubt.
+    pub(crate) async fn create_recorded(
+        &self,
+        request: &VideoRequest,
+        job: i64,
+    ) -> Result<Task, Error> {
+        let Some(journal) = self.inner.journal.as_ref() else {
+            return self.create(request).await;
         };
-        match result {
+        match self.create(request).await {
             Ok(task) => match journal.created(job, &task) {
-                Ok(()) => Ok((task, Some(job))),
+                Ok(()) => Ok(task),
                 Err(e) => Err(Error::AfterSubmit {
                     task_id: task.id,
                     source: Box::new(e),

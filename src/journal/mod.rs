@@ -8,6 +8,15 @@
 //! is **in doubt**: the task may exist and be paid for. Nothing here ever
 //! re-sends one; see [`Journal::in_doubt`].
 //!
+//! A batch job is **claimed** before its create is sent: in one transaction,
+//! under a unique key, with its owner (host, pid, process start) and a lease
+//! the owner renews while it lives ([`owner`]). Another process running the
+//! same batch never sends a claimed job: it waits for the owner's result. A
+//! claim whose owner is gone is in doubt if its create may have been sent.
+//!
+//! The schema is versioned ([`schema`]); an unknown state word is an error,
+//! never "in doubt".
+//!
 //! Writers are safe within one process (one connection behind a mutex) and
 //! across processes (WAL, with a busy timeout). Every write is its own
 //! transaction with `synchronous=FULL`, so a row that was written survives a
@@ -26,35 +35,8 @@ use sha2::{Digest, Sha256};
 use crate::download::Downloaded;
 use crate::{Error, Media, Provider, Task, VideoRequest};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS jobs (
-    id          INTEGER PRIMARY KEY,
-    job_key     TEXT,
-    provider    TEXT NOT NULL,
-    base_url    TEXT NOT NULL,
-    request     TEXT NOT NULL,
-    prompt      TEXT,
-    output      TEXT,
-    state       TEXT NOT NULL,
-    task_id     TEXT,
-    status      TEXT,
-    video_urls  TEXT NOT NULL DEFAULT '[]',
-    expires_at  INTEGER,
-    file_bytes  INTEGER,
-    file_sha256 TEXT,
-    error       TEXT,
-    created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_task ON jobs (provider, task_id);
-CREATE INDEX IF NOT EXISTS jobs_key ON jobs (job_key);
-CREATE TABLE IF NOT EXISTS events (
-    job_id INTEGER NOT NULL REFERENCES jobs (id),
-    at     INTEGER NOT NULL,
-    kind   TEXT NOT NULL,
-    detail TEXT
-);
-";
+pub(crate) mod owner;
+pub(crate) mod schema;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -87,15 +69,18 @@ impl JobState {
         }
     }
 
-    fn parse(word: &str) -> Self {
-        match word {
+    /// The state a stored word names; an unknown word (a newer version's)
+    /// names none.
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "submitting" => JobState::Submitting,
             "in_doubt" => JobState::InDoubt,
             "rejected" => JobState::Rejected,
             "submitted" => JobState::Submitted,
             "done" => JobState::Done,
             "failed" => JobState::Failed,
-            _ => JobState::Submitting,
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -136,6 +121,12 @@ pub struct JobRecord {
     pub created_at: i64,
     /// When it last changed (unix seconds).
     pub updated_at: i64,
+    /// Who claimed it (`host:pid:start`), when claims were kept.
+    pub owner: Option<String>,
+    /// Until when the owner's claim holds without renewal (unix seconds).
+    pub lease_until: Option<i64>,
+    /// The newer row that replaced this one (a resubmitted job), if any.
+    pub superseded_by: Option<i64>,
 }
 
 impl JobRecord {
@@ -149,7 +140,16 @@ impl JobRecord {
             request: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or(Value::Null),
             prompt: text(5)?,
             output: text(6)?.map(PathBuf::from),
-            state: JobState::parse(&row.get::<_, String>(7)?),
+            state: {
+                let word = row.get::<_, String>(7)?;
+                JobState::parse(&word).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        7,
+                        rusqlite::types::Type::Text,
+                        format!("unknown state `{word}` (written by a newer version?)").into(),
+                    )
+                })?
+            },
             task_id: text(8)?,
             status: text(9)?,
             video_urls: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
@@ -159,7 +159,15 @@ impl JobRecord {
             error: text(14)?,
             created_at: row.get(15)?,
             updated_at: row.get(16)?,
+            owner: text(17)?,
+            lease_until: row.get(18)?,
+            superseded_by: row.get(19)?,
         })
+    }
+
+    /// Whether its owner's claim still holds at `now` (unix seconds).
+    pub fn claim_alive(&self, now: i64) -> bool {
+        owner::alive(self.owner.as_deref(), self.lease_until, now)
     }
 
     /// Whether the result URLs have expired as of `now` (unix seconds).
@@ -169,7 +177,18 @@ impl JobRecord {
 }
 
 const COLUMNS: &str = "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
-     status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at";
+     status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at, \
+     owner, lease_until, superseded_by";
+
+/// What [`Journal::claim`] found.
+#[derive(Debug)]
+pub(crate) enum Claim {
+    /// This process holds the job (the row id): its create may be sent.
+    Claimed(i64),
+    /// The job's current row, which may not be replaced: another process
+    /// holds it, or it already has a task or an answer.
+    Held(Box<JobRecord>),
+}
 
 /// A job to record before its create is sent.
 #[derive(Debug, Clone)]
@@ -192,6 +211,25 @@ pub struct NewJob<'a> {
 pub struct Journal {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Writes allowed before every write fails (fault injection for tests).
+    writes_left: Option<Arc<std::sync::atomic::AtomicI64>>,
+}
+
+/// What went wrong with the journal, said plainly with what to do, and
+/// SQLite's own words after.
+fn describe(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let plain = match e.sqlite_error_code() {
+        Some(C::DiskFull) => "the disk is full: free some space, then run the same command again",
+        Some(C::ReadOnly) => "it is read-only: make it (and its directory) writable, or use another journal",
+        Some(C::CannotOpen) => "it cannot be opened: check that its directory exists and is writable, or use another journal",
+        Some(C::NotADatabase | C::DatabaseCorrupt) => {
+            "it is not a journal, or it is damaged: move it aside (keep it: it may hold paid task ids), or use another journal"
+        }
+        Some(C::SystemIoFailure) => "the disk refused a write (full, or failing): check it, then run the same command again",
+        _ => return e.to_string(),
+    };
+    format!("{plain} ({e})")
 }
 
 impl std::fmt::Debug for Journal {
@@ -251,22 +289,60 @@ impl Journal {
     /// Opens (or creates) the journal at `path`, creating its directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let fail = |e: &dyn std::fmt::Display| Error::Journal {
+        let fail = |message: String| Error::Journal {
             path: path.clone(),
-            message: e.to_string(),
+            message,
         };
+        let sqlite = |e: rusqlite::Error| fail(describe(&e));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("cannot create its directory: {e}")))?;
         }
-        let conn = Connection::open(&path).map_err(|e| fail(&e))?;
-        conn.busy_timeout(BUSY_WAIT).map_err(|e| fail(&e))?;
-        use_wal(&conn).map_err(|e| fail(&e))?;
+        let mut conn = Connection::open(&path).map_err(sqlite)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(sqlite)?;
+        use_wal(&conn).map_err(sqlite)?;
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| fail(&e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+            .map_err(sqlite)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::SchemaError::Newer(version) => fail(format!(
+                "was written by a newer seedance-mini (schema {version}; this one reads up to {})",
+                schema::LATEST
+            )),
+            schema::SchemaError::Sqlite(e) => sqlite(e),
+        })?;
+        preflight(&mut conn).map_err(sqlite)?;
+        let conn = Arc::new(Mutex::new(conn));
+        renew_leases(Arc::downgrade(&conn));
         Ok(Journal {
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
             path,
+            writes_left: None,
+        })
+    }
+
+    /// Makes every write after the next `writes` fail, as a full disk would
+    /// (for tests of what a failing journal does; not for other use).
+    #[doc(hidden)]
+    pub fn fail_writes_after(mut self, writes: i64) -> Self {
+        self.writes_left = Some(Arc::new(std::sync::atomic::AtomicI64::new(writes)));
+        self
+    }
+
+    /// Counts one write against [`Journal::fail_writes_after`].
+    fn may_write(&self) -> Result<(), Error> {
+        let Some(left) = &self.writes_left else {
+            return Ok(());
+        };
+        if left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Ok(());
+        }
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("injected: database or disk is full".into()),
+        );
+        Err(Error::Journal {
+            path: self.path.clone(),
+            message: describe(&full),
         })
     }
 
@@ -275,11 +351,63 @@ impl Journal {
         &self.path
     }
 
+    /// Claims the job `job.key` names, in one transaction: a new row,
+    /// owned by this process, unless its current row may not be replaced
+    /// (see [`replaceable`]), which is returned instead. A replaced row is
+    /// closed (`superseded_by`), so the key keeps one current row.
+    pub(crate) fn claim(&self, job: &NewJob<'_>, resubmit_in_doubt: bool) -> Result<Claim, Error> {
+        self.may_write()?;
+        let request = request_record(job.request);
+        let now = unix_now();
+        self.with_mut(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current = tx
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 AND superseded_by IS NULL"
+                    ),
+                    [job.key],
+                    JobRecord::from_row,
+                )
+                .optional()?;
+            if let Some(row) = &current {
+                if !replaceable(row, resubmit_in_doubt, now) {
+                    return Ok(Claim::Held(Box::new(row.clone())));
+                }
+                // Closed before the new row takes the key (the unique index),
+                // then pointed at it.
+                tx.execute("UPDATE jobs SET superseded_by = 0 WHERE id = ?1", [row.id])?;
+            }
+            let id = insert_job(&tx, job, &request, now)?;
+            if let Some(row) = &current {
+                tx.execute(
+                    "UPDATE jobs SET superseded_by = ?2, state = CASE state WHEN 'submitting' \
+                     THEN 'in_doubt' ELSE state END WHERE id = ?1",
+                    params![row.id, id],
+                )?;
+                Self::event(&tx, row.id, "superseded", &id.to_string())?;
+            }
+            tx.commit()?;
+            Ok(Claim::Claimed(id))
+        })
+    }
+
+    fn with_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(|e| Error::Journal {
+            path: self.path.clone(),
+            message: describe(&e),
+        })
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&conn).map_err(|e| Error::Journal {
             path: self.path.clone(),
-            message: e.to_string(),
+            message: describe(&e),
         })
     }
 
@@ -291,27 +419,28 @@ impl Journal {
         Ok(())
     }
 
-    /// Records a job about to be sent; returns its id.
+    /// Records a job about to be sent; returns its id. A job with a key is
+    /// claimed ([`Journal::claim`]); one held elsewhere is refused.
     pub fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
+        if job.key.is_some() {
+            return match self.claim(job, false)? {
+                Claim::Claimed(id) => Ok(id),
+                Claim::Held(row) => Err(Error::Journal {
+                    path: self.path.clone(),
+                    message: format!(
+                        "job {} is already recorded (row {})",
+                        job.key.unwrap_or_default(),
+                        row.id
+                    ),
+                }),
+            };
+        }
+        self.may_write()?;
         let request = request_record(job.request);
         let now = unix_now();
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
-            tx.execute(
-                "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
-                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitting', ?7, ?7)",
-                params![
-                    job.key,
-                    job.provider.name(),
-                    job.base_url,
-                    request.to_string(),
-                    job.request.prompt,
-                    job.output.map(stored_path),
-                    now
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            Self::event(&tx, id, "submitting", "")?;
+            let id = insert_job(&tx, job, &request, now)?;
             tx.commit()?;
             Ok(id)
         })
@@ -325,6 +454,7 @@ impl Journal {
         sql: &str,
         args: &[&dyn rusqlite::ToSql],
     ) -> Result<(), Error> {
+        self.may_write()?;
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let mut all: Vec<&dyn rusqlite::ToSql> = vec![&job];
@@ -426,8 +556,20 @@ impl Journal {
         )
     }
 
-    /// Every job, oldest first.
+    /// Every current job (one row per job), oldest first.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, Error> {
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([], JobRecord::from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Every row, superseded ones too (a resubmitted job's history), oldest
+    /// first.
+    pub fn history(&self) -> Result<Vec<JobRecord>, Error> {
         self.with(|c| {
             let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
             let rows = stmt.query_map([], JobRecord::from_row)?;
@@ -447,11 +589,11 @@ impl Journal {
         })
     }
 
-    /// The newest job recorded under `key`, if any.
+    /// The current job recorded under `key`, if any.
     pub fn job_by_key(&self, key: &str) -> Result<Option<JobRecord>, Error> {
         self.with(|c| {
             c.query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 ORDER BY id DESC LIMIT 1"),
+                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 AND superseded_by IS NULL"),
                 [key],
                 JobRecord::from_row,
             )
@@ -490,6 +632,7 @@ impl Journal {
         if let Some(job) = self.job_by_task(provider, &task.id)? {
             return Ok(job.id);
         }
+        self.may_write()?;
         let now = unix_now();
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
@@ -513,16 +656,28 @@ impl Journal {
     }
 
     /// Jobs whose create may have been paid for with no task id known:
-    /// `in_doubt`, and `submitting` rows older than `grace` (their process
-    /// died mid-create). They are reported, never re-sent by this crate.
+    /// `in_doubt`, and `submitting` rows whose owner is gone (it died
+    /// mid-create), or, for rows from before claims, that are older than
+    /// `grace`. They are reported, never re-sent by this crate. Only the
+    /// open rows are read (an index on the state).
     pub fn in_doubt(&self, grace: Duration) -> Result<Vec<JobRecord>, Error> {
-        let cutoff = unix_now() - grace.as_secs() as i64;
-        Ok(self
-            .jobs()?
+        let now = unix_now();
+        let cutoff = now - grace.as_secs() as i64;
+        let open = self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL \
+                 AND state IN ('in_doubt', 'submitting') ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([], JobRecord::from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(open
             .into_iter()
-            .filter(|j| {
-                j.state == JobState::InDoubt
-                    || (j.state == JobState::Submitting && j.updated_at <= cutoff)
+            .filter(|j| match (j.state, &j.owner) {
+                (JobState::InDoubt, _) => true,
+                (JobState::Submitting, Some(_)) => !j.claim_alive(now),
+                (JobState::Submitting, None) => j.updated_at <= cutoff,
+                _ => false,
             })
             .collect())
     }
@@ -531,6 +686,87 @@ impl Journal {
     /// Magnific's list endpoint): the job becomes `submitted` with that id.
     pub fn reconcile(&self, job: i64, task: &Task) -> Result<(), Error> {
         self.created(job, task)
+    }
+}
+
+/// Whether a job's current row may give way to a new claim: the provider
+/// refused it (nothing was made), or its create is in doubt (in doubt, or
+/// claimed by an owner that is gone) and the caller accepts paying again.
+fn replaceable(row: &JobRecord, resubmit_in_doubt: bool, now: i64) -> bool {
+    match row.state {
+        JobState::Rejected => true,
+        JobState::InDoubt => resubmit_in_doubt,
+        JobState::Submitting => resubmit_in_doubt && !row.claim_alive(now),
+        JobState::Submitted | JobState::Done | JobState::Failed => false,
+    }
+}
+
+/// Inserts a job in `submitting`, owned by this process with a fresh lease;
+/// returns its id.
+fn insert_job(
+    tx: &Connection,
+    job: &NewJob<'_>,
+    request: &Value,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
+         created_at, updated_at, owner, lease_until) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitting', ?7, ?7, ?8, ?9)",
+        params![
+            job.key,
+            job.provider.name(),
+            job.base_url,
+            request.to_string(),
+            job.request.prompt,
+            job.output.map(stored_path),
+            now,
+            owner::me(),
+            now + owner::LEASE_SECS,
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    Journal::event(tx, id, "submitting", owner::me())?;
+    Ok(id)
+}
+
+/// Proves the journal whole and writable before anything is paid for: every
+/// row of its tables is read, and one write is made (and undone), so a
+/// damaged, read-only or full journal refuses once, here.
+fn preflight(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT count(*) FROM jobs", [], |r| r.get::<_, i64>(0))?;
+    conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE jobs SET updated_at = updated_at WHERE id = (SELECT MAX(id) FROM jobs)",
+        [],
+    )?;
+    tx.execute("CREATE TEMP TABLE IF NOT EXISTS probe (x)", [])?;
+    tx.rollback()
+}
+
+/// Renews this process's leases every [`owner::RENEW_EVERY`], for as long
+/// as the journal is open, on a thread of its own (never an async one).
+fn renew_leases(conn: std::sync::Weak<Mutex<Connection>>) {
+    let spawned = std::thread::Builder::new()
+        .name("seedance-mini-lease".into())
+        .spawn(move || loop {
+            std::thread::sleep(owner::RENEW_EVERY);
+            let Some(conn) = conn.upgrade() else {
+                return;
+            };
+            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let renewed = conn.execute(
+                "UPDATE jobs SET lease_until = ?2 WHERE owner = ?1 \
+                 AND state IN ('submitting', 'submitted')",
+                params![owner::me(), unix_now() + owner::LEASE_SECS],
+            );
+            if let Err(e) = renewed {
+                tracing::warn!(error = %e, "could not renew this process's claims");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread to renew claims; they last {} s", owner::LEASE_SECS);
     }
 }
 

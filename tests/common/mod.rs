@@ -1,6 +1,9 @@
 //! Helpers shared by test files (each file uses some of them).
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod process;
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,0 +1,115 @@
+//! Claims across processes: three processes run one batch on one journal
+//! while they are killed with SIGKILL at random moments and started again,
+//! until the batch is done. No job is ever created twice; every job ends
+//! done, or reported in doubt where a kill landed inside its create.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::process::{cli, creates, mock, text, Mock};
+use serde_json::Value;
+
+/// `n` jobs, one line each.
+fn jobs(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"prompt\": \"take number {i}\"}}\n"))
+        .collect()
+}
+
+fn spawn(home: &Path, mock: &Mock, file: &Path, out: &Path) -> Child {
+    cli(home, mock, &["--json", "batch"])
+        .arg(file)
+        .arg("--out-dir")
+        .arg(out)
+        .args(["--concurrency", "4", "--poll-interval", "0.05"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The last run's summary event.
+fn summary(stdout: &[u8]) -> Value {
+    text(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary in {}", text(stdout)))
+}
+
+#[test]
+fn three_processes_killed_at_random_never_create_a_job_twice() {
+    const JOBS: usize = 30;
+    let seed = std::env::var("SEEDANCE_MINI_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("seed {seed} (set SEEDANCE_MINI_KILL_SEED to replay)");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, jobs(JOBS)).unwrap();
+    // Creates are slow enough (latency) that kills land inside some.
+    let mock = mock(&[
+        "--lifecycle-ms",
+        "50",
+        "400",
+        "--fault",
+        "create_video_seedance_2_mini_480p:latency=60",
+        "--fault",
+        "create_video_seedance_2_mini_720p:latency=60",
+        "--journal-size",
+        "100000",
+    ]);
+    let mut workers: Vec<Child> = (0..3).map(|_| spawn(&home, &mock, &file, &out)).collect();
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while kills < 12 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(rng.u64(30..300)));
+        let victim = rng.usize(..workers.len());
+        let _ = workers[victim].kill();
+        let _ = workers[victim].wait();
+        kills += 1;
+        workers[victim] = spawn(&home, &mock, &file, &out);
+    }
+    for worker in workers {
+        let done = worker.wait_with_output().unwrap();
+        assert!(
+            matches!(done.status.code(), Some(0 | 5)),
+            "seed {seed}: {:?}",
+            done.status
+        );
+    }
+    // One last run settles what is left: every job is done or in doubt.
+    let last = spawn(&home, &mock, &file, &out).wait_with_output().unwrap();
+    let last = summary(&last.stdout);
+    let (done, in_doubt) = (
+        last["done"].as_u64().unwrap() + last["skipped"].as_u64().unwrap(),
+        last["in_doubt"].as_u64().unwrap(),
+    );
+    assert_eq!(done + in_doubt, JOBS as u64, "seed {seed}: {last}");
+    // A kill lands inside at most --concurrency (4) creates.
+    assert!(
+        in_doubt <= kills * 4,
+        "seed {seed}: in doubt only where a kill landed: {last}"
+    );
+    let paid = creates(&mock) as u64;
+    println!("{kills} kills: {paid} creates, {done} done, {in_doubt} in doubt");
+    assert!(
+        paid >= done && paid <= done + in_doubt,
+        "seed {seed}: {paid} creates for {done} done and {in_doubt} in doubt"
+    );
+    let files = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().ends_with(".mp4")
+        })
+        .count() as u64;
+    assert_eq!(files, done, "seed {seed}: one whole file per done job");
+}
