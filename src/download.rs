@@ -57,7 +57,7 @@ const MAX_TOP_LEVEL_BOXES: usize = 4096;
 
 /// Whether `path` holds a whole MP4: its top-level boxes tile the file
 /// exactly, starting with `ftyp`, and include `moov` and `mdat`. Only box
-/// headers are read (at most [`MAX_TOP_LEVEL_BOXES`] of them), so checking
+/// headers are read (at most 4,096 of them), so checking
 /// a large file costs a few reads. Written here rather than with the `mp4`
 /// crate, which parses every sample table and is an optional dependency.
 pub fn is_whole_mp4(path: &Path) -> bool {

@@ -10,11 +10,11 @@
 //!
 //! A batch job is **claimed** before its create is sent: in one transaction,
 //! under a unique key, with its owner (host, pid, process start) and a lease
-//! the owner renews while it lives ([`owner`]). Another process running the
+//! the owner renews while it lives (`journal/owner.rs`). Another process running the
 //! same batch never sends a claimed job: it waits for the owner's result. A
 //! claim whose owner is gone is in doubt if its create may have been sent.
 //!
-//! The schema is versioned ([`schema`]); an unknown state word is an error,
+//! The schema is versioned (`journal/schema.rs`); an unknown state word is an error,
 //! never "in doubt".
 //!
 //! Writers are safe within one process (one connection behind a mutex) and
@@ -420,7 +420,7 @@ impl Journal {
     }
 
     /// Records a job about to be sent; returns its id. A job with a key is
-    /// claimed ([`Journal::claim`]); one held elsewhere is refused.
+    /// claimed first; one held elsewhere is refused.
     pub fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
         if job.key.is_some() {
             return match self.claim(job, false)? {
