@@ -101,6 +101,103 @@ pub fn is_whole_mp4(path: &Path) -> bool {
     false
 }
 
+/// A video file's frame size and length, read from its `moov` box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoShape {
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Length in seconds.
+    pub seconds: f64,
+}
+
+/// The most `moov` bytes [`probe_mp4`] reads.
+const MAX_MOOV: u64 = 16 << 20;
+
+/// The frame size (the first track with one) and length of the MP4 at
+/// `path`, from its `mvhd` and `tkhd` boxes; `None` if it is not a whole MP4
+/// or its `moov` is larger than 16 MiB.
+pub fn probe_mp4(path: &Path) -> Option<VideoShape> {
+    use std::io::{Read, Seek, SeekFrom};
+    if !is_whole_mp4(path) {
+        return None;
+    }
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut offset = 0u64;
+    let moov = loop {
+        let mut header = [0u8; 8];
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        file.read_exact(&mut header).ok()?;
+        let size = u64::from(u32::from_be_bytes(header[..4].try_into().ok()?));
+        let size = match size {
+            0 => len - offset,
+            1 => {
+                let mut large = [0u8; 8];
+                file.read_exact(&mut large).ok()?;
+                u64::from_be_bytes(large)
+            }
+            n => n,
+        };
+        if &header[4..] == b"moov" {
+            if !(8..=MAX_MOOV).contains(&size) {
+                return None;
+            }
+            let mut body = vec![0u8; size as usize - 8];
+            file.read_exact(&mut body).ok()?;
+            break body;
+        }
+        offset = offset.checked_add(size).filter(|o| *o < len)?;
+    };
+    let mut shape = VideoShape {
+        width: 0,
+        height: 0,
+        seconds: 0.0,
+    };
+    for (kind, body) in boxes(&moov) {
+        match kind {
+            b"mvhd" => {
+                let (scale, duration) = match *body.first()? {
+                    1 => (be32(body, 20)?, be64(body, 24)?),
+                    _ => (be32(body, 12)?, u64::from(be32(body, 16)?)),
+                };
+                shape.seconds = duration as f64 / f64::from(scale.max(1));
+            }
+            b"trak" if shape.width == 0 => {
+                if let Some((_, tkhd)) = boxes(body).find(|(k, _)| *k == b"tkhd") {
+                    // Width and height are 16.16 fixed point, at the end.
+                    let at = if *tkhd.first()? == 1 { 88 } else { 76 };
+                    shape.width = be32(tkhd, at)? >> 16;
+                    shape.height = be32(tkhd, at + 4)? >> 16;
+                }
+            }
+            _ => {}
+        }
+    }
+    (shape.width > 0 && shape.height > 0).then_some(shape)
+}
+
+/// The boxes directly inside `data`, as (type, body).
+fn boxes(data: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        let size = be32(rest, 0)? as usize;
+        let kind: &[u8; 4] = rest.get(4..8)?.try_into().ok()?;
+        let body = rest.get(8..size.max(8))?;
+        rest = &rest[size.max(8)..];
+        Some((kind, body))
+    })
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be64(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(data.get(at..at + 8)?.try_into().ok()?))
+}
+
 /// Removes the temporary files that earlier, killed downloads left in `dir`
 /// for any of `names` (a killed process cannot clean up after itself). The
 /// directory is listed once, however many names there are.

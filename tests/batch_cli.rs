@@ -352,10 +352,31 @@ fn tasks_sync_from_another_directory_saves_where_generate_was_asked_to() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let synced = cli(&home, &mock, &["tasks", "sync", "--poll-interval", "0.05"])
-        .current_dir(&there)
+    // Meanwhile another whole video took the name: sync leaves it alone.
+    let other = std::process::Command::new(common::process::BIN)
+        .env("SEEDANCE_MINI_HOME", &home)
+        .args(["--mock", "--quiet", "generate", "another", "-o"])
+        .arg(here.join("t.mp4"))
         .output()
         .unwrap();
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other.stderr));
+    let theirs = std::fs::read(here.join("t.mp4")).unwrap();
+    let sync = || {
+        cli(&home, &mock, &["tasks", "sync", "--poll-interval", "0.05"])
+            .current_dir(&there)
+            .output()
+            .unwrap()
+    };
+    let refused = sync();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stdout).contains("is left as it is"),
+        "{}",
+        text(&refused.stdout)
+    );
+    assert_eq!(std::fs::read(here.join("t.mp4")).unwrap(), theirs);
+    std::fs::remove_file(here.join("t.mp4")).unwrap();
+    let synced = sync();
     assert_eq!(synced.status.code(), Some(0), "{}", text(&synced.stderr));
     common::probe_mp4(&here.join("t.mp4"));
     assert!(!there.join("t.mp4").exists());

@@ -185,19 +185,84 @@ async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
     journal
         .mark_in_doubt(job, "timed out after sending")
         .unwrap();
-    let made = Client::builder(Provider::Magnific)
+    let other = Client::builder(Provider::Magnific)
         .base_url(mock.url())
         .api_key(seedance_mini::mock::DEFAULT_API_KEY)
         .build()
-        .unwrap()
-        .submit(&request)
-        .await
         .unwrap();
+    let made = other.submit(&request).await.unwrap();
+    // Unfinished, it cannot be compared yet: it stays in doubt.
+    assert!(c.reconcile_in_doubt().await.unwrap().is_empty());
+    let record = journal.job(job).unwrap().unwrap();
+    assert_eq!(record.state, JobState::InDoubt);
+    assert!(record.error.unwrap().contains("once it has finished"));
+    other.wait(&made.id, &quick_wait()).await.unwrap();
     let reconciled = c.reconcile_in_doubt().await.unwrap();
     assert_eq!(reconciled.len(), 1);
     let record = journal.job(job).unwrap().unwrap();
     assert_eq!(record.task_id.as_deref(), Some(made.id.as_str()));
     assert_eq!(record.state, JobState::Submitted);
+}
+
+/// The issue's reproduction: a Magnific create answered 503 (in doubt), then
+/// the same account makes another task, then the batch runs again. The
+/// other task is not adopted, the job says why, and no file changes.
+#[tokio::test]
+async fn an_in_doubt_create_never_adopts_a_task_that_is_not_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mock = mock_with(&["create_video_seedance_2_mini_720p:503:first=1"]).await;
+    let clients = HashMap::from([(
+        Provider::Magnific,
+        client(&mock, Provider::Magnific, &journal),
+    )]);
+    let jobs = batch::parse(
+        r#"{"prompt": "a kite", "resolution": "720p", "aspect_ratio": "16:9", "duration": 5, "output": "kite.mp4"}"#,
+        Provider::Magnific,
+    )
+    .unwrap();
+    let options = BatchOptions {
+        concurrency: 1,
+        wait: quick_wait(),
+        resubmit_in_doubt: false,
+        force: false,
+    };
+    let on_event: batch::OnEvent = Arc::new(|_| {});
+    let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+    assert!(
+        matches!(outcomes[0], JobOutcome::InDoubt { .. }),
+        "{outcomes:?}"
+    );
+    // Someone else's task on the same account, in the same list, finished.
+    let other = Client::builder(Provider::Magnific)
+        .base_url(mock.url())
+        .api_key(seedance_mini::mock::DEFAULT_API_KEY)
+        .build()
+        .unwrap();
+    let foreign = VideoRequest::new("a portrait")
+        .resolution(seedance_mini::Resolution::P720)
+        .aspect_ratio(seedance_mini::AspectRatio::R9x16)
+        .duration(10);
+    let made = other.submit(&foreign).await.unwrap();
+    other.wait(&made.id, &quick_wait()).await.unwrap();
+    let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;
+    let JobOutcome::InDoubt { reason } = &outcomes[0] else {
+        panic!("{outcomes:?}");
+    };
+    assert!(
+        reason.contains("its aspect ratio and its length differ"),
+        "{reason}"
+    );
+    assert!(reason.contains("720x1280, 10.0 s"), "{reason}");
+    let record = &journal.jobs().unwrap()[0];
+    assert_eq!(record.task_id, None, "not adopted");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "no file written"
+    );
 }
 
 const ROWS: usize = 300;

@@ -149,6 +149,16 @@ pub(crate) async fn sync(
                         when(job.expires_at.unwrap_or(0))
                     ),
                 )),
+                // Never written over: a whole video there may be another's.
+                (Some(path), false) if crate::download::is_whole_mp4(path) => Err(
+                    Error::validation(
+                        "task",
+                        format!(
+                            "{id}: a whole video is already at {}; it is left as it is (move it to fetch this task there)",
+                            path.display()
+                        ),
+                    ),
+                ),
                 (Some(path), false) => client
                     .finish(&id, Some(job.id), Path::new(path), wait, None)
                     .await

@@ -2,6 +2,7 @@
 //! download, or do it all in one call, for one provider.
 
 mod builder;
+mod reconcile;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -493,48 +494,6 @@ impl Client {
             j.downloaded(job, &file).map_err(after)?;
         }
         Ok(Generated { task, file })
-    }
-
-    /// Matches an in-doubt Magnific create with the task it made, through
-    /// the list endpoint, where that is unambiguous: exactly one in-doubt job
-    /// for this endpoint, and exactly one listed task the journal does not
-    /// know. Returns the jobs reconciled (none for the other providers, which
-    /// have no list endpoint, or without a journal).
-    pub async fn reconcile_in_doubt(&self) -> Result<Vec<(i64, Task)>, Error> {
-        let Some(journal) = self.journal() else {
-            return Ok(Vec::new());
-        };
-        if self.provider() != Provider::Magnific {
-            return Ok(Vec::new());
-        }
-        let mine = |p: &str, base: &str| p == self.provider().name() && base == self.base_url();
-        let doubts: Vec<_> = journal
-            .in_doubt(std::time::Duration::ZERO)?
-            .into_iter()
-            .filter(|j| mine(&j.provider, &j.base_url))
-            .collect();
-        let [doubt] = doubts.as_slice() else {
-            return Ok(Vec::new());
-        };
-        let known: std::collections::HashSet<String> = journal
-            .jobs()?
-            .into_iter()
-            .filter(|j| j.provider == self.provider().name())
-            .filter_map(|j| j.task_id)
-            .collect();
-        let unknown: Vec<Task> = self
-            .list(None)
-            .await?
-            .into_iter()
-            .filter(|t| !known.contains(&t.id))
-            .collect();
-        match unknown.as_slice() {
-            [task] => {
-                journal.reconcile(doubt.id, task)?;
-                Ok(vec![(doubt.id, task.clone())])
-            }
-            _ => Ok(Vec::new()),
-        }
     }
 
     /// Runs many generations, at most `concurrency` at a time, yielding each

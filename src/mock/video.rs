@@ -355,4 +355,22 @@ mod tests {
         assert_eq!(track.sample_count(), 5 * FPS);
         assert_eq!(reader.duration().as_secs(), 5);
     }
+
+    #[test]
+    fn the_clients_probe_reads_the_same_size_and_length() {
+        let dir = tempfile::tempdir().unwrap();
+        for spec in [
+            VideoSpec::for_ratio(720, (9, 16), 10).with_audio(true),
+            VideoSpec::for_ratio(480, (21, 9), 5),
+        ] {
+            let path = dir.path().join("v.mp4");
+            std::fs::write(&path, mp4(&spec).unwrap()).unwrap();
+            let shape = crate::download::probe_mp4(&path).unwrap();
+            assert_eq!((shape.width, shape.height), (spec.width, spec.height));
+            assert!(
+                (shape.seconds - f64::from(spec.seconds)).abs() < 0.05,
+                "{shape:?}"
+            );
+        }
+    }
 }
