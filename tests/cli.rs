@@ -477,3 +477,92 @@ async fn ctrl_c_during_submit_still_prints_the_paid_task_id() {
     );
     assert!(err.contains(" wait "), "{err}");
 }
+
+/// A journal of `rows` generate jobs, half of them done.
+fn journal_of(rows: usize) -> tempfile::TempDir {
+    use seedance_mini::journal::NewJob;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = seedance_mini::Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let request = seedance_mini::VideoRequest::new("a long listing of kites over a beach");
+    for i in 0..rows {
+        let id = journal
+            .begin(&NewJob {
+                key: None,
+                provider: seedance_mini::Provider::Anyfast,
+                base_url: "http://127.0.0.1:9",
+                request: &request,
+                output: None,
+            })
+            .unwrap();
+        if i % 2 == 0 {
+            journal.rejected(id, "refused").unwrap();
+        }
+    }
+    dir
+}
+
+/// Runs the command, reads `keep` bytes of its stdout, closes the pipe as
+/// `head` does, and returns its exit code and stderr.
+fn closed_early(args: &[&str], keep: usize) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("SEEDANCE_MINI_HOME", home())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = vec![0u8; keep];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let done = child.wait_with_output().unwrap();
+    (done.status.code(), text(&done.stderr))
+}
+
+#[test]
+fn output_cut_short_by_a_closed_pipe_ends_quietly_with_exit_0() {
+    let dir = journal_of(3000);
+    let journal = dir.path().join("j.sqlite3");
+    let journal = journal.to_str().unwrap();
+    for args in [
+        &["--journal", journal, "tasks"][..],
+        &["--journal", journal, "--json", "tasks"],
+        &["completions", "zsh"],
+        &["man"],
+    ] {
+        let (code, err) = closed_early(args, 10);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn tasks_filters_by_state_and_keeps_the_newest() {
+    let dir = journal_of(10);
+    let journal = dir.path().join("j.sqlite3");
+    let journal = journal.to_str().unwrap();
+    let listed = |extra: &[&str]| -> Vec<Value> {
+        let out = run(&[&["--journal", journal, "--json", "tasks"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        json(&out)["tasks"].as_array().unwrap().clone()
+    };
+    assert_eq!(listed(&[]).len(), 10);
+    let rejected = listed(&["--state", "rejected"]);
+    assert_eq!(rejected.len(), 5);
+    assert!(rejected.iter().all(|t| t["state"] == "rejected"));
+    let newest = listed(&["--limit", "3"]);
+    let ids: Vec<i64> = newest.iter().map(|t| t["job"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [8, 9, 10], "the newest three, oldest first");
+    let table = run(&["--journal", journal, "tasks", "--state", "submitting"]);
+    let table = text(&table.stdout);
+    assert!(table.lines().next().unwrap().starts_with("ID"), "{table}");
+    assert_eq!(table.lines().count(), 6, "{table}");
+    let bad = run(&["--journal", journal, "tasks", "--state", "paused"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("`paused` is not a state"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -152,11 +152,21 @@ pub enum Command {
     },
     /// Run a batch file (JSON Lines, one job per line); re-running resumes it.
     Batch(BatchArgs),
-    /// The journal's tasks; `tasks sync` finishes what is left.
+    /// The journal's tasks, one row per job; `tasks sync` finishes what is left.
     Tasks {
         /// `sync`: poll unfinished tasks and download the finished ones.
         #[command(subcommand)]
         action: Option<TasksAction>,
+        /// Only jobs in this state: submitting, in_doubt, rejected,
+        /// submitted, done or failed.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<crate::journal::JobState>,
+        /// Only the newest N jobs.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Every row, also those a resubmission replaced.
+        #[arg(long)]
+        all: bool,
     },
     /// Run the mock server until interrupted.
     Mock(MockArgs),
@@ -389,6 +399,10 @@ pub enum WebhookCommand {
 }
 
 fn parse_provider(s: &str) -> Result<Provider, String> {
+    s.parse()
+}
+
+fn parse_state(s: &str) -> Result<crate::journal::JobState, String> {
     s.parse()
 }
 

@@ -120,20 +120,17 @@ fn init_logging(verbose: u8) {
 async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
     if let Command::Completions { shell } = &cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
-        clap_complete::generate(
-            *shell,
-            &mut command,
-            "seedance-mini",
-            &mut std::io::stdout(),
-        );
-        return Ok(0);
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut command, "seedance-mini", &mut script);
+        return Ok(tasks::quietly(std::io::stdout().lock().write_all(&script)));
     }
     if let Command::Man = &cli.command {
         let command = <Cli as clap::CommandFactory>::command();
+        let mut page = Vec::new();
         clap_mangen::Man::new(command)
-            .render(&mut std::io::stdout())
+            .render(&mut page)
             .map_err(|e| crate::download::io_at(Path::new("stdout"), e))?;
-        return Ok(0);
+        return Ok(tasks::quietly(std::io::stdout().lock().write_all(&page)));
     }
     if let Command::Mock(args) = &cli.command {
         return serve_mock(cli, args, out).await;
@@ -155,9 +152,22 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
     }
     let stop = signals::Stop::listen()?;
     let journal = open_journal(cli)?;
-    if let Command::Tasks { action: None } = &cli.command {
+    if let Command::Tasks {
+        action: None,
+        state,
+        limit,
+        all,
+    } = &cli.command
+    {
         let journal = journal.ok_or_else(no_journal)?;
-        return tasks::list(&journal, out);
+        let mut filter = crate::journal::JobFilter::new().history(*all);
+        if let Some(state) = state {
+            filter = filter.state(*state);
+        }
+        if let Some(limit) = limit {
+            filter = filter.limit(*limit);
+        }
+        return tasks::list(&journal, &filter, out);
     }
     // The embedded mock lives as long as this command: a task id from an
     // earlier command cannot be in it.
@@ -269,6 +279,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         }
         Command::Tasks {
             action: Some(TasksAction::Sync { wait }),
+            ..
         } => {
             let journal = journal.ok_or_else(no_journal)?;
             tasks::sync(
@@ -296,7 +307,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             )
             .await
         }
-        Command::Tasks { action: None }
+        Command::Tasks { action: None, .. }
         | Command::Mock(_)
         | Command::Webhook(_)
         | Command::Completions { .. }

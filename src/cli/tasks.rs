@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use super::Session;
-use crate::journal::{unix_now, JobRecord, JobState};
+use crate::journal::{unix_now, JobFilter, JobRecord, JobState};
 use crate::{Client, Error, Journal, Provider, WaitOptions};
 
 /// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
@@ -69,47 +69,84 @@ fn job_json(job: &JobRecord) -> serde_json::Value {
     })
 }
 
-/// Lists the journal's jobs.
-pub(crate) fn list(journal: &Journal, out: super::Output) -> Result<u8, Error> {
-    let jobs = journal.jobs()?;
+/// Lists the journal's jobs that `filter` selects, one row at a time, so
+/// memory does not grow with the journal. A reader that goes away (a closed
+/// pipe) ends the listing quietly.
+pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) -> Result<u8, Error> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let mut written = Ok(());
+    let mut rows = 0usize;
     if out.json {
-        let tasks: Vec<_> = jobs.iter().map(job_json).collect();
-        super::output::emit(json!({ "journal": journal.path(), "tasks": tasks }));
-        return Ok(0);
-    }
-    if jobs.is_empty() {
-        println!("no tasks in {}", journal.path().display());
-        return Ok(0);
+        // The same document `emit` would print, written as it is read.
+        let head = json!(journal.path()).to_string();
+        written = write!(
+            w,
+            "{{\"journal\":{head},\"schema_version\":{},\"tasks\":[",
+            super::output::SCHEMA_VERSION
+        );
+        journal.each_job(filter, |job| {
+            let sep = if rows == 0 { "" } else { "," };
+            rows += 1;
+            written = write!(w, "{sep}{}", job_json(&job));
+            written.is_ok()
+        })?;
+        if written.is_ok() {
+            written = writeln!(w, "]}}").and_then(|()| w.flush());
+        }
+        return Ok(quietly(written));
     }
     // Dates as `MM-DD HH:MM` (UTC), to fit 120 columns.
     let short_when = |secs: i64| when(secs)[5..].to_string();
-    println!(
-        "{:<36} {:<11} {:<11} {:<24} {:<18} {:<11} {:<11}",
-        "ID", "PROVIDER", "STATUS", "PROMPT", "OUTPUT", "CREATED", "EXPIRES"
-    );
-    for job in &jobs {
-        let status = match job.state {
-            JobState::Submitted => job.status.clone().unwrap_or_else(|| "submitted".into()),
-            other => other.as_str().into(),
-        };
-        println!(
-            "{:<36} {:<11} {:<11} {:<24} {:<18} {:<11} {:<11}",
-            job.task_id.as_deref().unwrap_or("-"),
-            job.provider,
-            status,
-            short(job.prompt.as_deref().unwrap_or(""), 24),
-            short_tail(
-                &job.output
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                18
-            ),
-            short_when(job.created_at),
-            job.expires_at.map(short_when).unwrap_or_else(|| "-".into()),
-        );
+    journal.each_job(filter, |job| {
+        if rows == 0 {
+            written = writeln!(
+                w,
+                "{:<36} {:<10} {:<11} {:<11} {:<22} {:<18} {:<11} {:<11}",
+                "ID", "STATE", "STATUS", "PROVIDER", "PROMPT", "OUTPUT", "CREATED", "EXPIRES"
+            );
+        }
+        rows += 1;
+        if written.is_ok() {
+            written = writeln!(
+                w,
+                "{:<36} {:<10} {:<11} {:<11} {:<22} {:<18} {:<11} {:<11}",
+                job.task_id.as_deref().unwrap_or("-"),
+                job.state.as_str(),
+                job.status.as_deref().unwrap_or("-"),
+                job.provider,
+                short(job.prompt.as_deref().unwrap_or(""), 22),
+                short_tail(
+                    &job.output
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                    18
+                ),
+                short_when(job.created_at),
+                job.expires_at.map(short_when).unwrap_or_else(|| "-".into()),
+            );
+        }
+        written.is_ok()
+    })?;
+    if rows == 0 && written.is_ok() {
+        written = writeln!(w, "no tasks in {}", journal.path().display());
     }
-    Ok(0)
+    Ok(quietly(written.and_then(|()| w.flush())))
+}
+
+/// A listing's exit code: 0, also when its reader went away (a closed pipe
+/// is the reader's choice, as `head` makes it); 3 for another write error.
+pub(crate) fn quietly(written: std::io::Result<()>) -> u8 {
+    match written {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            3
+        }
+    }
 }
 
 /// Polls each unfinished task and downloads the finished ones with an
@@ -121,11 +158,13 @@ pub(crate) async fn sync(
     wait: &WaitOptions,
 ) -> Result<u8, Error> {
     let now = unix_now();
-    let open: Vec<JobRecord> = journal
-        .jobs()?
-        .into_iter()
-        .filter(|j| j.task_id.is_some() && j.state == JobState::Submitted)
-        .collect();
+    let mut open: Vec<JobRecord> = Vec::new();
+    journal.each_job(&JobFilter::new().state(JobState::Submitted), |job| {
+        if job.task_id.is_some() {
+            open.push(job);
+        }
+        true
+    })?;
     let mut work = Vec::new();
     for job in open {
         let provider: Provider = job

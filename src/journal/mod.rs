@@ -84,6 +84,18 @@ impl JobState {
     }
 }
 
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(word: &str) -> Result<Self, String> {
+        JobState::parse(word).ok_or_else(|| {
+            format!(
+                "`{word}` is not a state (submitting, in_doubt, rejected, submitted, done, failed)"
+            )
+        })
+    }
+}
+
 /// One job as the journal holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {
@@ -179,6 +191,43 @@ impl JobRecord {
 const COLUMNS: &str = "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
      status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at, \
      owner, lease_until, superseded_by";
+
+/// Which rows [`Journal::each_job`] reads.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct JobFilter {
+    /// Only rows in this state.
+    pub state: Option<JobState>,
+    /// Only the newest this many.
+    pub limit: Option<usize>,
+    /// Superseded rows too (a resubmitted job's history).
+    pub history: bool,
+}
+
+impl JobFilter {
+    /// Every current row.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only rows in `state`.
+    pub fn state(mut self, state: JobState) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Only the newest `limit`.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Superseded rows too.
+    pub fn history(mut self, on: bool) -> Self {
+        self.history = on;
+        self
+    }
+}
 
 /// What [`Journal::claim`] found.
 #[derive(Debug)]
@@ -558,22 +607,62 @@ impl Journal {
 
     /// Every current job (one row per job), oldest first.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, Error> {
-        self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL ORDER BY id"
-            ))?;
-            let rows = stmt.query_map([], JobRecord::from_row)?;
-            rows.collect()
-        })
+        self.collect(&JobFilter::default())
     }
 
     /// Every row, superseded ones too (a resubmitted job's history), oldest
     /// first.
     pub fn history(&self) -> Result<Vec<JobRecord>, Error> {
+        self.collect(&JobFilter {
+            history: true,
+            ..JobFilter::default()
+        })
+    }
+
+    fn collect(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, Error> {
+        let mut all = Vec::new();
+        self.each_job(filter, |job| {
+            all.push(job);
+            true
+        })?;
+        Ok(all)
+    }
+
+    /// Calls `each` with the rows `filter` selects, oldest first, one at a
+    /// time: memory does not grow with the journal. `each` returns `false`
+    /// to stop early (a reader that went away).
+    pub fn each_job(
+        &self,
+        filter: &JobFilter,
+        mut each: impl FnMut(JobRecord) -> bool,
+    ) -> Result<(), Error> {
+        let mut wheres = Vec::new();
+        if !filter.history {
+            wheres.push("superseded_by IS NULL".to_string());
+        }
+        if let Some(state) = filter.state {
+            wheres.push(format!("state = '{}'", state.as_str()));
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM jobs");
+        if !wheres.is_empty() {
+            sql += &format!(" WHERE {}", wheres.join(" AND "));
+        }
+        sql = match filter.limit {
+            // The newest `limit`, shown oldest first.
+            Some(limit) => {
+                format!("SELECT * FROM ({sql} ORDER BY id DESC LIMIT {limit}) ORDER BY id")
+            }
+            None => format!("{sql} ORDER BY id"),
+        };
         self.with(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM jobs ORDER BY id"))?;
-            let rows = stmt.query_map([], JobRecord::from_row)?;
-            rows.collect()
+            let mut stmt = c.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                if !each(JobRecord::from_row(row)?) {
+                    break;
+                }
+            }
+            Ok(())
         })
     }
 
