@@ -237,6 +237,29 @@ fn bad_input_exits_2_naming_the_field_and_the_rule() {
     let long = "a".repeat(2001);
     let cases: &[(&[&str], &str)] = &[
         (
+            &[
+                "--mock",
+                "batch",
+                "x.jsonl",
+                "--out-dir",
+                ".",
+                "--concurrency",
+                "0",
+            ],
+            "must be at least 1 (0 would run nothing)",
+        ),
+        (
+            &[
+                "--base-url",
+                "127.0.0.1:8080",
+                "--api-key",
+                "k",
+                "status",
+                "t",
+            ],
+            "invalid `--base-url`: `127.0.0.1:8080` has no scheme: write http://127.0.0.1:8080",
+        ),
+        (
             &["--mock", "generate", "x", "--aspect-ratio", "5:4"],
             "`5:4` is not one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21, adaptive",
         ),
@@ -564,5 +587,134 @@ fn tasks_filters_by_state_and_keeps_the_newest() {
         text(&bad.stderr).contains("`paused` is not a state"),
         "{}",
         text(&bad.stderr)
+    );
+}
+
+#[test]
+fn a_refused_connection_says_nothing_is_listening_there() {
+    let out = run(&[
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "k",
+        "status",
+        "t",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("nothing is listening at http://127.0.0.1:9; is the mock running"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_journal_says_which_provider_and_endpoint_made_a_task() {
+    let mock = MockServer::start().await.unwrap();
+    let url = mock.url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.sqlite3");
+    let journal = journal.to_str().unwrap().to_string();
+    let base = ["--journal", journal.as_str(), "--api-key", DEFAULT_API_KEY];
+    let call = move |args: Vec<String>, env: Vec<(&'static str, String)>| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .env("SEEDANCE_MINI_HOME", home())
+                .env_remove("ANYFAST_API_KEY")
+                .env_remove("ANYFAST_BASE_URL")
+                .envs(env)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let made = call(
+        with(&[
+            "--base-url",
+            &url,
+            "--provider",
+            "anyfast",
+            "generate",
+            "a kite",
+            "--duration",
+            "4",
+        ]),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let id = text(&made.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("cgt-"), "{}", text(&made.stdout));
+    // The hint carries the endpoint and the journal, to copy as printed.
+    let next = text(&made.stderr);
+    assert!(
+        next.contains(&format!(
+            "next: seedance-mini --provider anyfast --base-url {} --journal {journal} wait {id}",
+            url.trim_end_matches('/')
+        )),
+        "{next}"
+    );
+    // `--provider` left at magnific: the journal knows the task is Anyfast's,
+    // and no Magnific key goes to it.
+    let asked = call(with(&["--base-url", &url, "status", &id]), vec![])
+        .await
+        .unwrap();
+    let err = text(&asked.stderr);
+    assert_eq!(asked.status.code(), Some(2), "{err}");
+    assert!(err.contains("for anyfast, set ANYFAST_API_KEY"), "{err}");
+    // With Anyfast's own key and endpoint, status asks Anyfast.
+    let asked = call(
+        with(&["status", &id]),
+        vec![
+            ("ANYFAST_API_KEY", DEFAULT_API_KEY.to_string()),
+            ("ANYFAST_BASE_URL", url.clone()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(asked.status.code(), Some(0), "{}", text(&asked.stderr));
+    assert!(text(&asked.stdout).contains(&id), "{}", text(&asked.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_answered_5xx_says_it_is_in_doubt_and_may_be_paid_for() {
+    let mock = MockServer::builder()
+        .fault("create_video_seedance_2_mini_720p:503".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let url = mock.url().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.sqlite3");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "--base-url",
+                &url,
+                "--api-key",
+                DEFAULT_API_KEY,
+                "--journal",
+            ])
+            .arg(&journal)
+            .args(["generate", "a kite"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("a task may exist and be paid for"), "{err}");
+    assert!(
+        err.contains("seedance-mini tasks --state in_doubt"),
+        "{err}"
     );
 }

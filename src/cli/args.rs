@@ -270,8 +270,8 @@ pub struct BatchArgs {
     /// Where the videos go (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Jobs running at once.
-    #[arg(long, default_value_t = 4)]
+    /// Jobs running at once (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = parse_at_least_one)]
     pub concurrency: usize,
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
@@ -400,6 +400,14 @@ pub enum WebhookCommand {
 
 fn parse_provider(s: &str) -> Result<Provider, String> {
     s.parse()
+}
+
+fn parse_at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (0 would run nothing)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
 }
 
 fn parse_state(s: &str) -> Result<crate::journal::JobState, String> {

@@ -119,6 +119,21 @@ impl<'a> Endpoints<'a> {
                 ),
             ));
         }
+        if let Some(url) = &base_url {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                let from = if own && self.cli.base_url.is_some() {
+                    "--base-url".to_string()
+                } else if env(&base_var).is_some() {
+                    base_var.clone()
+                } else {
+                    format!("base_url of [{provider}] in {file}")
+                };
+                return Err(Error::validation(
+                    &from,
+                    format!("`{url}` has no scheme: write http://{url} (or https://)"),
+                ));
+            }
+        }
         Ok(Endpoint {
             key: ApiKey::new(key),
             base_url,

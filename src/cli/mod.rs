@@ -191,13 +191,26 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         None
     };
     let endpoints = credentials::Endpoints::new(cli);
-    let client = make_client(
-        cli,
-        &endpoints,
-        cli.provider,
-        mock.as_ref(),
-        journal.clone(),
-    )?;
+    // A task the journal knows is asked of the provider and endpoint that
+    // made it, whatever --provider says.
+    let known = match (&cli.command, &journal, cli.mock) {
+        (
+            Command::Status { id } | Command::Wait { id, .. } | Command::Download { id, .. },
+            Some(journal),
+            false,
+        ) => journal.job_by_task_id(id)?,
+        _ => None,
+    };
+    let client = match &known {
+        Some(row) => client_for_row(&endpoints, row, journal.clone())?,
+        None => make_client(
+            cli,
+            &endpoints,
+            cli.provider,
+            mock.as_ref(),
+            journal.clone(),
+        )?,
+    };
     let progress = Progress::new(cli.quiet || cli.json);
     let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
     let session = Session {
@@ -285,24 +298,9 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             tasks::sync(
                 &session,
                 &journal,
-                |p, base| {
-                    // A task is finished where it was created, and only with
-                    // the key given for that provider at that origin.
-                    let endpoint = endpoints.resolve(p)?;
-                    if !endpoint.serves(p, base) {
-                        return Err(Error::validation(
-                            "--base-url",
-                            format!(
-                                "no key is given for {p} at {base}: run `seedance-mini --provider {p} --base-url {base} tasks sync` with that endpoint's key"
-                            ),
-                        ));
-                    }
-                    Client::builder(p)
-                        .base_url(base)
-                        .api_key(endpoint.key)
-                        .journal(journal.clone())
-                        .build()
-                },
+                // A task is finished where it was created, and only with the
+                // key given for that provider at that origin.
+                |p, base| client_at(&endpoints, p, base, Some(journal.clone())),
                 &waits(wait)?,
             )
             .await
@@ -398,19 +396,25 @@ fn resume_hint(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> S
                 and use --base-url to keep tasks across commands)"
             .into();
     }
-    let base = cli
-        .base_url
-        .as_deref()
+    format!("resume with: {}", wait_command(cli, client, id, output))
+}
+
+/// The `wait` command for task `id`, with what this run used (provider,
+/// endpoint, journal), so that, copied as printed, it reaches the same
+/// task; the key is named by its variable, never printed.
+fn wait_command(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> String {
+    let base = Some(client.base_url().trim_end_matches('/'))
+        .filter(|u| *u != client.provider().default_base_url().trim_end_matches('/'))
         .map(|u| format!(" --base-url {u}"))
         .unwrap_or_default();
     let save = output
         .map(|p| format!(" -o {}", p.display()))
         .unwrap_or_default();
-    let journal = cli
-        .journal
-        .as_deref()
-        .map(|p| format!(" --journal {}", p.display()))
-        .unwrap_or_default();
+    let journal = match (&cli.journal, cli.no_journal) {
+        (Some(path), _) => format!(" --journal {}", path.display()),
+        (None, true) => " --no-journal".into(),
+        (None, false) => String::new(),
+    };
     let var = client.provider().key_env_var();
     let key = if cli.api_keys.is_empty() {
         String::new()
@@ -418,7 +422,7 @@ fn resume_hint(cli: &Cli, client: &Client, id: &str, output: Option<&Path>) -> S
         format!(" (set {var} to your key first)")
     };
     format!(
-        "resume with: seedance-mini --provider {}{base}{journal} wait {id}{save}{key}",
+        "seedance-mini --provider {}{base}{journal} wait {id}{save}{key}",
         client.provider()
     )
 }
@@ -489,6 +493,46 @@ fn pending(client: &Client, id: &str) -> Task {
         error: None,
         raw: crate::RawTask::Json(serde_json::Value::Null),
     }
+}
+
+/// A client for the provider and endpoint that made the journal's `row`.
+fn client_for_row(
+    endpoints: &credentials::Endpoints<'_>,
+    row: &crate::journal::JobRecord,
+    journal: Option<Journal>,
+) -> Result<Client, Error> {
+    let provider: crate::Provider = row
+        .provider
+        .parse()
+        .map_err(|e: String| Error::validation("journal", e))?;
+    client_at(endpoints, provider, &row.base_url, journal)
+}
+
+/// A client for `provider` at `base`, where a task was made, with the key
+/// given for that provider at that origin, and no other.
+fn client_at(
+    endpoints: &credentials::Endpoints<'_>,
+    provider: crate::Provider,
+    base: &str,
+    journal: Option<Journal>,
+) -> Result<Client, Error> {
+    let endpoint = endpoints.resolve(provider)?;
+    if !endpoint.serves(provider, base) {
+        return Err(Error::validation(
+            "--base-url",
+            format!(
+                "the task was made by {provider} at {base}, and no key is given for {provider} there: \
+                 pass --provider {provider} --base-url {base} with that endpoint's key"
+            ),
+        ));
+    }
+    let mut builder = Client::builder(provider)
+        .base_url(base)
+        .api_key(endpoint.key);
+    if let Some(journal) = journal {
+        builder = builder.journal(journal);
+    }
+    builder.build()
 }
 
 /// A client for `provider`, with its own key and endpoint (see
@@ -693,17 +737,23 @@ async fn generate(
         resolution: Some(req.effective_resolution().to_string()),
         duration: Some(req.duration.unwrap_or(5)),
     };
-    let (task, job) = submit_interruptibly(session, client, &req, args.output.as_deref()).await?;
+    let (task, job) = submit_interruptibly(session, client, &req, args.output.as_deref())
+        .await
+        .inspect_err(|e| {
+            if !crate::client::create_was_refused(e) && client.journal().is_some() && !out.json {
+                eprintln!(
+                    "in doubt: the create was sent but no answer named a task, so a task may exist and be paid for; \
+                     it is recorded as in doubt (see `seedance-mini tasks --state in_doubt`) and is not sent again"
+                );
+            }
+        })?;
     let Some(path) = args.output.as_deref() else {
         if !args.wait {
             out.task(&task, &asked, None);
             mock_url_note(session);
             if !out.json && !cli.quiet && !cli.mock {
-                eprintln!(
-                    "next: seedance-mini --provider {} wait {} -o video.mp4",
-                    client.provider(),
-                    task.id
-                );
+                let next = wait_command(cli, client, &task.id, Some(Path::new("video.mp4")));
+                eprintln!("next: {next}");
             }
             return Ok(0);
         }

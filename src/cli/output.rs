@@ -31,6 +31,15 @@ pub struct Asked {
     pub duration: Option<i64>,
 }
 
+/// The origin a refused connection was aimed at.
+fn refused_at(error: &Error) -> Option<String> {
+    let Error::Transport(e) = error else {
+        return None;
+    };
+    let url = e.url().filter(|_| e.is_connect())?;
+    Some(url.origin().ascii_serialization())
+}
+
 pub fn task_json(task: &Task) -> Value {
     json!({
         "id": task.id,
@@ -125,6 +134,10 @@ impl Output {
                 _ => {}
             }
             emit(doc);
+        } else if let Some(origin) = refused_at(error) {
+            eprintln!(
+                "error: nothing is listening at {origin}; is the mock running (`seedance-mini mock`), or is --base-url wrong?"
+            );
         } else {
             eprintln!("error: {error}");
         }

@@ -709,6 +709,20 @@ impl Journal {
         })
     }
 
+    /// The newest job for task `task_id` of any provider, if any: where
+    /// `status`, `wait` and `download` learn which provider and endpoint
+    /// made it.
+    pub fn job_by_task_id(&self, task_id: &str) -> Result<Option<JobRecord>, Error> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE task_id = ?1 ORDER BY id DESC LIMIT 1"),
+                [task_id],
+                JobRecord::from_row,
+            )
+            .optional()
+        })
+    }
+
     /// Records a task made outside the journal (such as one `wait ID` picks
     /// up), so that it is listed and synced; returns the job's id.
     pub fn adopt(
