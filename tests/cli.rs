@@ -503,13 +503,13 @@ async fn ctrl_c_during_submit_still_prints_the_paid_task_id() {
 
 /// A journal of `rows` generate jobs, half of them done.
 fn journal_of(rows: usize) -> tempfile::TempDir {
-    use seedance_mini::journal::NewJob;
+    use seedance_mini::journal::{Ledger, NewJob};
     let dir = tempfile::tempdir().unwrap();
     let journal = seedance_mini::Journal::open(dir.path().join("j.sqlite3")).unwrap();
     let request = seedance_mini::VideoRequest::new("a long listing of kites over a beach");
     for i in 0..rows {
         let id = journal
-            .begin(&NewJob {
+            .before_create(&NewJob {
                 key: None,
                 provider: seedance_mini::Provider::Anyfast,
                 base_url: "http://127.0.0.1:9",
@@ -518,7 +518,7 @@ fn journal_of(rows: usize) -> tempfile::TempDir {
             })
             .unwrap();
         if i % 2 == 0 {
-            journal.rejected(id, "refused").unwrap();
+            journal.create_failed(id, "refused", true).unwrap();
         }
     }
     dir

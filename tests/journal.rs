@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use seedance_mini::batch::{self, BatchEvent, BatchOptions, JobOutcome};
-use seedance_mini::journal::{JobState, NewJob};
+use seedance_mini::journal::{JobState, Ledger, NewJob};
 use seedance_mini::mock::{Fault, MockServer};
 use seedance_mini::{Client, Error, Journal, Provider, RetryPolicy, VideoRequest, WaitOptions};
 
@@ -174,7 +174,7 @@ async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
     // A create that reached the provider, recorded as in doubt.
     let request = VideoRequest::new("a kite");
     let job = journal
-        .begin(&NewJob {
+        .before_create(&NewJob {
             key: None,
             provider: Provider::Magnific,
             base_url: c.base_url(),
@@ -183,7 +183,7 @@ async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
         })
         .unwrap();
     journal
-        .mark_in_doubt(job, "timed out after sending")
+        .create_failed(job, "timed out after sending", false)
         .unwrap();
     let other = Client::builder(Provider::Magnific)
         .base_url(mock.url())
@@ -191,15 +191,23 @@ async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
         .build()
         .unwrap();
     let made = other.submit(&request).await.unwrap();
+    // A batch reconciles before it starts (here, a batch of no jobs).
+    let clients = HashMap::from([(Provider::Magnific, c.clone())]);
+    let options = BatchOptions {
+        concurrency: 1,
+        wait: quick_wait(),
+        resubmit_in_doubt: false,
+        force: false,
+    };
+    let reconcile = || batch::run(&clients, &[], dir.path(), &options, Arc::new(|_| {}));
     // Unfinished, it cannot be compared yet: it stays in doubt.
-    assert!(c.reconcile_in_doubt().await.unwrap().is_empty());
-    let record = journal.job(job).unwrap().unwrap();
+    reconcile().await;
+    let record = journal.job(job.get()).unwrap().unwrap();
     assert_eq!(record.state, JobState::InDoubt);
     assert!(record.error.unwrap().contains("once it has finished"));
     other.wait(&made.id, &quick_wait()).await.unwrap();
-    let reconciled = c.reconcile_in_doubt().await.unwrap();
-    assert_eq!(reconciled.len(), 1);
-    let record = journal.job(job).unwrap().unwrap();
+    reconcile().await;
+    let record = journal.job(job.get()).unwrap().unwrap();
     assert_eq!(record.task_id.as_deref(), Some(made.id.as_str()));
     assert_eq!(record.state, JobState::Submitted);
 }
@@ -273,7 +281,7 @@ fn write_rows(path: &std::path::Path, who: &str) {
     for i in 0..ROWS {
         let key = format!("{who}-{i}");
         journal
-            .begin(&NewJob {
+            .before_create(&NewJob {
                 key: Some(&key),
                 provider: Provider::Anyfast,
                 base_url: "http://x",
@@ -394,4 +402,93 @@ async fn a_journal_that_fails_mid_run_stops_the_spend_and_loses_no_task_id() {
         }
     }
     assert!(recoveries > 0, "some k failed the write of a task id");
+}
+
+/// A ledger of its own: the client tells it each step, on threads that are
+/// not the async one.
+#[derive(Debug, Default)]
+struct Tally {
+    steps: Mutex<Vec<(String, String)>>,
+}
+
+impl Tally {
+    fn note(&self, step: &str) {
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        self.steps.lock().unwrap().push((step.into(), thread));
+    }
+}
+
+impl Ledger for Tally {
+    fn before_create(&self, _: &NewJob<'_>) -> Result<seedance_mini::journal::JobId, Error> {
+        self.note("before_create");
+        Ok(seedance_mini::journal::JobId::new(7))
+    }
+    fn created(
+        &self,
+        job: seedance_mini::journal::JobId,
+        _: &seedance_mini::Task,
+    ) -> Result<(), Error> {
+        assert_eq!(job.get(), 7);
+        self.note("created");
+        Ok(())
+    }
+    fn create_failed(
+        &self,
+        _: seedance_mini::journal::JobId,
+        _: &str,
+        _: bool,
+    ) -> Result<(), Error> {
+        self.note("create_failed");
+        Ok(())
+    }
+    fn polled(
+        &self,
+        _: seedance_mini::journal::JobId,
+        _: &seedance_mini::Task,
+    ) -> Result<(), Error> {
+        self.note("polled");
+        Ok(())
+    }
+    fn downloaded(
+        &self,
+        _: seedance_mini::journal::JobId,
+        _: &seedance_mini::download::Downloaded,
+    ) -> Result<(), Error> {
+        self.note("downloaded");
+        Ok(())
+    }
+    fn failed(&self, _: seedance_mini::journal::JobId, _: &str, _: bool) -> Result<(), Error> {
+        self.note("failed");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_ledger_of_its_own_hears_every_step_off_the_async_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock_with(&[]).await;
+    let tally = Arc::new(Tally::default());
+    let c = Client::builder(Provider::Magnific)
+        .base_url(mock.url())
+        .api_key(seedance_mini::mock::DEFAULT_API_KEY)
+        .ledger(tally.clone())
+        .build()
+        .unwrap();
+    c.generate(
+        &VideoRequest::new("a kite"),
+        dir.path().join("k.mp4"),
+        &quick_wait(),
+    )
+    .await
+    .unwrap();
+    let here = std::thread::current().name().unwrap_or("").to_string();
+    let steps = tally.steps.lock().unwrap().clone();
+    let names: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(names.first(), Some(&"before_create"), "{names:?}");
+    assert_eq!(names.get(1), Some(&"created"), "{names:?}");
+    assert_eq!(names.last(), Some(&"downloaded"), "{names:?}");
+    assert!(
+        steps.iter().all(|(_, thread)| *thread != here),
+        "{steps:?} on {here}"
+    );
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use super::BatchJob;
-use crate::journal::{unix_now, Claim, JobRecord, JobState};
+use crate::journal::{unix_now, Claim, JobId, JobRecord, JobState};
 use crate::{Client, Error, Provider, WaitOptions};
 
 /// How to run a batch.
@@ -396,8 +396,7 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
         let Some(journal) = client.journal() else {
             return submit(client, job, &path, None, &wait, run).await;
         };
-        let new = client.new_job(&job.request, Some(&path), Some(&job.key));
-        match journal.claim(&new, options.resubmit_in_doubt) {
+        match claim(journal, client, job, &path, options.resubmit_in_doubt).await {
             Ok(Claim::Claimed(id)) => {
                 return submit(client, job, &path, Some(id), &wait, run).await
             }
@@ -458,6 +457,35 @@ fn recover(
     PathBuf::new()
 }
 
+/// Claims `job` in the journal, on the blocking pool (a claim waits for
+/// other processes' transactions, up to the journal's busy wait).
+async fn claim(
+    journal: &crate::Journal,
+    client: &Client,
+    job: &BatchJob,
+    path: &Path,
+    resubmit_in_doubt: bool,
+) -> Result<Claim, Error> {
+    let journal = journal.clone();
+    let (key, request, path) = (job.key.clone(), job.request.clone(), path.to_path_buf());
+    let (provider, base_url) = (client.provider(), client.base_url().to_string());
+    tokio::task::spawn_blocking(move || {
+        let new = crate::journal::NewJob {
+            key: Some(&key),
+            provider,
+            base_url: &base_url,
+            request: &request,
+            output: Some(&path),
+        };
+        journal.claim(&new, resubmit_in_doubt)
+    })
+    .await
+    .map_err(|e| Error::Journal {
+        path: PathBuf::new(),
+        message: format!("a claim stopped: {e}"),
+    })?
+}
+
 /// Whether another live process holds `row`.
 fn held_elsewhere(row: &JobRecord, now: i64) -> bool {
     row.claim_alive(now) && row.owner.as_deref() != Some(crate::journal::owner::me())
@@ -499,7 +527,7 @@ async fn submit(
 ) -> JobOutcome {
     let on_event = run.on_event;
     let sent = match claimed {
-        Some(id) => client.create_recorded(&job.request, id).await,
+        Some(id) => client.create_recorded(&job.request, JobId(id)).await,
         None => client
             .submit_job(&job.request, Some(path), None)
             .await
@@ -551,7 +579,10 @@ async fn finish(
     path: &Path,
     wait: &WaitOptions,
 ) -> JobOutcome {
-    match client.finish(task_id, job, path, wait, None).await {
+    match client
+        .finish(task_id, job.map(JobId), path, wait, None)
+        .await
+    {
         Ok(done) => JobOutcome::Done {
             task_id: done.task.id,
             file: done.file.path,

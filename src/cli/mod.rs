@@ -238,12 +238,12 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             if let Some(path) = output {
                 check_output(path, *force)?;
                 let job = match client.journal() {
-                    Some(j) => Some(j.adopt(
+                    Some(j) => Some(crate::journal::JobId(j.adopt(
                         client.provider(),
                         client.base_url(),
                         &pending(&client, id),
                         Some(path),
-                    )?),
+                    )?)),
                     None => None,
                 };
                 return finish(
@@ -786,7 +786,7 @@ async fn submit_interruptibly(
     client: &Client,
     req: &VideoRequest,
     output: Option<&Path>,
-) -> Result<(Task, Option<i64>), Error> {
+) -> Result<(Task, Option<crate::journal::JobId>), Error> {
     let submit = client.submit_job(req, output, None);
     tokio::pin!(submit);
     tokio::select! {
@@ -807,7 +807,7 @@ async fn finish(
     session: &Session<'_>,
     client: &Client,
     id: &str,
-    job: Option<i64>,
+    job: Option<crate::journal::JobId>,
     path: &Path,
     wait: &WaitOptions,
     asked: &Asked,

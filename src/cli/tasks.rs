@@ -199,7 +199,7 @@ pub(crate) async fn sync(
                     ),
                 ),
                 (Some(path), false) => client
-                    .finish(&id, Some(job.id), Path::new(path), wait, None)
+                    .finish(&id, Some(crate::journal::JobId(job.id)), Path::new(path), wait, None)
                     .await
                     .map(|done| format!("saved {}", done.file.path.display())),
                 (None, false) => match client.get(&id).await {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use super::{Client, Inner};
+use crate::journal::Ledger;
 use crate::providers::Backend;
 use crate::ratelimit::Limiter;
 use crate::{Error, Journal, Provider, RateLimit, RequestContext, RetryPolicy};
@@ -65,6 +66,7 @@ pub struct ClientBuilder {
     headers: Vec<(HeaderName, HeaderValue)>,
     query: Vec<(String, String)>,
     journal: Option<Journal>,
+    ledger: Option<Arc<dyn Ledger>>,
 }
 
 impl ClientBuilder {
@@ -84,6 +86,7 @@ impl ClientBuilder {
             headers: Vec::new(),
             query: Vec::new(),
             journal: None,
+            ledger: None,
         }
     }
 
@@ -161,7 +164,16 @@ impl ClientBuilder {
     /// Records every submit in `journal` before it is sent, and every later
     /// step (see [`Journal`]). `submit`, `generate` and `generate_many` use it.
     pub fn journal(mut self, journal: Journal) -> Self {
+        self.ledger = Some(Arc::new(journal.clone()));
         self.journal = Some(journal);
+        self
+    }
+
+    /// Tells `ledger` every step of every job (see [`Ledger`]), in place of
+    /// a [`Journal`]: for another store of paid work.
+    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self.journal = None;
         self
     }
 
@@ -221,6 +233,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 limiter: self.rate_limit.map(Limiter::new),
                 journal: self.journal,
+                ledger: self.ledger,
                 base_url,
             }),
         })

@@ -17,7 +17,7 @@ pub use builder::{ApiKey, ClientBuilder};
 use crate::api::hooks::{apply_overrides, read_capped, with_overrides, RequestOptions};
 use crate::download::{self, DownloadProgress, Downloaded};
 use crate::error::MAX_ERROR_BODY;
-use crate::journal::{Journal, NewJob};
+use crate::journal::{JobId, Journal, Ledger, NewJob};
 use crate::providers::{from_status, Backend, Video};
 use crate::ratelimit::Limiter;
 use crate::retry::{self, Safety};
@@ -45,7 +45,10 @@ struct Inner {
     context: RequestContext,
     retry: RetryPolicy,
     limiter: Option<Limiter>,
+    /// The journal, for the batch's claims and the readers, when it is one.
     journal: Option<Journal>,
+    /// What this client notifies as a job moves.
+    ledger: Option<Arc<dyn Ledger>>,
     base_url: String,
 }
 
@@ -159,37 +162,51 @@ impl Client {
     }
 
     /// [`Client::submit`], recording the job's output path and key; returns
-    /// the task and the journal's job id (with a journal).
-    pub async fn submit_job(
+    /// the task and the ledger's job id (with a ledger).
+    pub(crate) async fn submit_job(
         &self,
         request: &VideoRequest,
         output: Option<&Path>,
         key: Option<&str>,
-    ) -> Result<(Task, Option<i64>), Error> {
+    ) -> Result<(Task, Option<JobId>), Error> {
         request.validate(self.provider())?;
-        let Some(journal) = self.inner.journal.as_ref() else {
+        if self.inner.ledger.is_none() {
             return self.create(request).await.map(|task| (task, None));
-        };
-        let job = journal.begin(&self.new_job(request, output, key))?;
+        }
+        let (key, output) = (key.map(String::from), output.map(Path::to_path_buf));
+        let request_owned = request.clone();
+        let job = self
+            .record(move |ledger, (provider, base_url)| {
+                ledger.before_create(&NewJob {
+                    key: key.as_deref(),
+                    provider,
+                    base_url: &base_url,
+                    request: &request_owned,
+                    output: output.as_deref(),
+                })
+            })
+            .await?;
         self.create_recorded(request, job)
             .await
             .map(|task| (task, Some(job)))
     }
 
-    /// The journal's description of a job this client would send.
-    pub(crate) fn new_job<'a>(
-        &'a self,
-        request: &'a VideoRequest,
-        output: Option<&'a Path>,
-        key: Option<&'a str>,
-    ) -> NewJob<'a> {
-        NewJob {
-            key,
-            provider: self.provider(),
-            base_url: &self.inner.base_url,
-            request,
-            output,
-        }
+    /// Runs `write` against the ledger on tokio's blocking pool, never on an
+    /// async thread: a ledger may block on its disk or its database.
+    async fn record<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&dyn Ledger, (Provider, String)) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let Some(ledger) = self.inner.ledger.clone() else {
+            return Err(Error::validation("ledger", "this client keeps none"));
+        };
+        let at = (self.provider(), self.inner.base_url.clone());
+        tokio::task::spawn_blocking(move || write(&*ledger, at))
+            .await
+            .map_err(|e| Error::Journal {
+                path: PathBuf::new(),
+                message: format!("a ledger write stopped: {e}"),
+            })?
     }
 
     /// Sends the create for `job`, a row this process has claimed, and
@@ -197,26 +214,26 @@ impl Client {
     pub(crate) async fn create_recorded(
         &self,
         request: &VideoRequest,
-        job: i64,
+        job: JobId,
     ) -> Result<Task, Error> {
-        let Some(journal) = self.inner.journal.as_ref() else {
+        if self.inner.ledger.is_none() {
             return self.create(request).await;
-        };
+        }
         match self.create(request).await {
-            Ok(task) => match journal.created(job, &task) {
-                Ok(()) => Ok(task),
-                Err(e) => Err(Error::AfterSubmit {
-                    task_id: task.id,
-                    source: Box::new(e),
-                }),
-            },
-            Err(e) => {
-                let note = e.to_string();
-                if create_was_refused(&e) {
-                    journal.rejected(job, &note)?;
-                } else {
-                    journal.mark_in_doubt(job, &note)?;
+            Ok(task) => {
+                let answered = task.clone();
+                match self.record(move |l, _| l.created(job, &answered)).await {
+                    Ok(()) => Ok(task),
+                    Err(e) => Err(Error::AfterSubmit {
+                        task_id: task.id,
+                        source: Box::new(e),
+                    }),
                 }
+            }
+            Err(e) => {
+                let (note, refused) = (e.to_string(), create_was_refused(&e));
+                self.record(move |l, _| l.create_failed(job, &note, refused))
+                    .await?;
                 Err(e)
             }
         }
@@ -429,42 +446,31 @@ impl Client {
         path: impl AsRef<Path>,
         wait: &WaitOptions,
     ) -> Result<Generated, Error> {
-        self.generate_keyed(request, path, wait, None).await
-    }
-
-    /// [`Client::generate`] for a job with a key (a batch line), recorded
-    /// in the journal under it.
-    pub async fn generate_keyed(
-        &self,
-        request: &VideoRequest,
-        path: impl AsRef<Path>,
-        wait: &WaitOptions,
-        key: Option<&str>,
-    ) -> Result<Generated, Error> {
         let path = path.as_ref();
-        let (created, job) = self.submit_job(request, Some(path), key).await?;
+        let (created, job) = self.submit_job(request, Some(path), None).await?;
         self.finish(&created.id, job, path, wait, None).await
     }
 
-    /// Waits for an existing task and downloads it, recording each step in
-    /// the journal under `job` (a job id from [`Client::submit_job`] or the
-    /// journal). Any failure names the task. Nothing is submitted.
-    pub async fn finish(
+    /// Waits for an existing task and downloads it, telling the ledger each
+    /// step under `job`. Any failure names the task. Nothing is submitted.
+    pub(crate) async fn finish(
         &self,
         task_id: &str,
-        job: Option<i64>,
+        job: Option<JobId>,
         path: &Path,
         wait: &WaitOptions,
         progress: Option<DownloadProgress<'_>>,
     ) -> Result<Generated, Error> {
-        let journal = self.inner.journal.as_ref().zip(job);
-        let after = |source: Error| {
-            if let Some((j, job)) = journal {
-                let note = source.to_string();
-                let _ = match &source {
-                    Error::TaskFailed(_) => j.failed(job, &note),
-                    _ => j.note(job, &note),
-                };
+        let ledger = self.inner.ledger.clone().zip(job);
+        let after = |source: Error| async {
+            if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
+                let (note, for_good) = (source.to_string(), matches!(source, Error::TaskFailed(_)));
+                if let Err(e) = self
+                    .record(move |l, _| l.failed(job, &note, for_good))
+                    .await
+                {
+                    tracing::warn!(task_id, error = %e, "could not record the failure");
+                }
             }
             match source {
                 e @ (Error::TaskFailed(_) | Error::ExceededMaxWait { .. }) => e,
@@ -474,24 +480,43 @@ impl Client {
                 },
             }
         };
-        let wait = match journal {
-            Some((j, job)) => {
-                let j = j.clone();
+        // A poll's status is written on the blocking pool without holding up
+        // the wait; the writes are awaited before the next step, so they
+        // land in order.
+        let polls: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let wait = match ledger {
+            Some((ledger, job)) => {
+                let polls = polls.clone();
                 wait.clone().also_on_progress(move |t| {
-                    if let Err(e) = j.status(job, t) {
-                        tracing::warn!(task_id = %t.id, error = %e, "could not record the status");
-                    }
+                    let (ledger, task) = (ledger.clone(), t.clone());
+                    let write = tokio::task::spawn_blocking(move || {
+                        if let Err(e) = ledger.polled(job, &task) {
+                            tracing::warn!(task_id = %task.id, error = %e, "could not record the status");
+                        }
+                    });
+                    polls.lock().unwrap_or_else(|p| p.into_inner()).push(write);
                 })
             }
             None => wait.clone(),
         };
-        let task = self.wait(task_id, &wait).await.map_err(after)?;
-        let file = self
-            .download_with(&task, path, progress)
-            .await
-            .map_err(after)?;
-        if let Some((j, job)) = journal {
-            j.downloaded(job, &file).map_err(after)?;
+        let waited = self.wait(task_id, &wait).await;
+        let pending = std::mem::take(&mut *polls.lock().unwrap_or_else(|p| p.into_inner()));
+        for write in pending {
+            let _ = write.await;
+        }
+        let task = match waited {
+            Ok(task) => task,
+            Err(e) => return Err(after(e).await),
+        };
+        let file = match self.download_with(&task, path, progress).await {
+            Ok(file) => file,
+            Err(e) => return Err(after(e).await),
+        };
+        if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
+            let saved = file.clone();
+            if let Err(e) = self.record(move |l, _| l.downloaded(job, &saved)).await {
+                return Err(after(e).await);
+            }
         }
         Ok(Generated { task, file })
     }

@@ -35,8 +35,11 @@ use sha2::{Digest, Sha256};
 use crate::download::Downloaded;
 use crate::{Error, Media, Provider, Task, VideoRequest};
 
+mod ledger;
 pub(crate) mod owner;
 pub(crate) mod schema;
+
+pub use ledger::{JobId, Ledger};
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -470,7 +473,7 @@ impl Journal {
 
     /// Records a job about to be sent; returns its id. A job with a key is
     /// claimed first; one held elsewhere is refused.
-    pub fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
+    pub(crate) fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
         if job.key.is_some() {
             return match self.claim(job, false)? {
                 Claim::Claimed(id) => Ok(id),
@@ -515,7 +518,7 @@ impl Journal {
     }
 
     /// The create was answered: the task exists.
-    pub fn created(&self, job: i64, task: &Task) -> Result<(), Error> {
+    pub(crate) fn created(&self, job: i64, task: &Task) -> Result<(), Error> {
         let now = unix_now();
         self.set(
             job,
@@ -528,7 +531,7 @@ impl Journal {
     }
 
     /// The create may have reached the provider but no task id came back.
-    pub fn mark_in_doubt(&self, job: i64, reason: &str) -> Result<(), Error> {
+    pub(crate) fn mark_in_doubt(&self, job: i64, reason: &str) -> Result<(), Error> {
         self.set(
             job,
             "in_doubt",
@@ -539,7 +542,7 @@ impl Journal {
     }
 
     /// The provider refused the create; nothing was made.
-    pub fn rejected(&self, job: i64, reason: &str) -> Result<(), Error> {
+    pub(crate) fn rejected(&self, job: i64, reason: &str) -> Result<(), Error> {
         self.set(
             job,
             "rejected",
@@ -550,7 +553,7 @@ impl Journal {
     }
 
     /// A poll's result. A completed task's URLs are kept with their expiry.
-    pub fn status(&self, job: i64, task: &Task) -> Result<(), Error> {
+    pub(crate) fn status(&self, job: i64, task: &Task) -> Result<(), Error> {
         let now = unix_now();
         let urls = serde_json::to_string(&task.video_urls).unwrap_or_else(|_| "[]".into());
         let ttl = task
@@ -570,7 +573,7 @@ impl Journal {
     }
 
     /// The video is on disk.
-    pub fn downloaded(&self, job: i64, file: &Downloaded) -> Result<(), Error> {
+    pub(crate) fn downloaded(&self, job: i64, file: &Downloaded) -> Result<(), Error> {
         let path = stored_path(&file.path);
         self.set(
             job,
@@ -583,7 +586,7 @@ impl Journal {
     }
 
     /// The task failed, or a step after the create gave up for good.
-    pub fn failed(&self, job: i64, reason: &str) -> Result<(), Error> {
+    pub(crate) fn failed(&self, job: i64, reason: &str) -> Result<(), Error> {
         self.set(
             job,
             "failed",
@@ -595,7 +598,7 @@ impl Journal {
 
     /// A step after the create failed but may be tried again (the job stays
     /// `submitted`, with the reason).
-    pub fn note(&self, job: i64, reason: &str) -> Result<(), Error> {
+    pub(crate) fn note(&self, job: i64, reason: &str) -> Result<(), Error> {
         self.set(
             job,
             "error",
@@ -725,7 +728,7 @@ impl Journal {
 
     /// Records a task made outside the journal (such as one `wait ID` picks
     /// up), so that it is listed and synced; returns the job's id.
-    pub fn adopt(
+    pub(crate) fn adopt(
         &self,
         provider: Provider,
         base_url: &str,
@@ -787,7 +790,7 @@ impl Journal {
 
     /// Reconciles an in-doubt job with a task found by other means (such as
     /// Magnific's list endpoint): the job becomes `submitted` with that id.
-    pub fn reconcile(&self, job: i64, task: &Task) -> Result<(), Error> {
+    pub(crate) fn reconcile(&self, job: i64, task: &Task) -> Result<(), Error> {
         self.created(job, task)
     }
 }
