@@ -220,3 +220,32 @@ async fn a_request_followed_by_a_half_close_is_answered() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     assert_eq!(mock.engine().task_count(), 1);
 }
+
+/// Opens a connection that declares a `declared`-byte body and sends `sent`.
+async fn declared_body(mock: &MockServer, declared: usize, sent: usize) -> TcpStream {
+    let mut s = TcpStream::connect(mock.addr()).await.unwrap();
+    let head = format!(
+        "POST {CREATE} HTTP/1.1\r\nHost: x\r\nx-magnific-api-key: seedance-mini-mock-key\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&vec![b' '; sent]).await.unwrap();
+    s.flush().await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn the_body_budget_counts_the_memory_a_declared_body_will_take() {
+    let mock = mock(HostLimits {
+        body_read_timeout: Duration::from_secs(30),
+        ..limits()
+    })
+    .await;
+    // 10 KB arrived, but 700 KB were declared: the buffer for 700 KB is paid
+    // for at once, so a second such body finds the 1 MiB budget spent.
+    let holder = declared_body(&mock, 700 * 1024, 10 * 1024).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut second = declared_body(&mock, 700 * 1024, 10 * 1024).await;
+    let refused = read_all(&mut second, Duration::from_secs(5)).await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused:?}");
+    drop(holder);
+}

@@ -706,10 +706,12 @@ fn example_or_error(
     {
         Some(example) => json_response(status, "application/json", &example.value()),
         None => {
-            let reason = StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error");
+            let reason = behaviour.status_message(status).unwrap_or_else(|| {
+                StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error")
+            });
             behaviour.error(status, reason)
         }
     }
@@ -726,6 +728,19 @@ mod tests {
         assert_eq!(prefer_code(&h), Some(503));
         h.insert("prefer", "example=x".parse().unwrap());
         assert_eq!(prefer_code(&h), None);
+    }
+
+    #[test]
+    fn magnifics_get_and_list_answer_503_in_its_own_words() {
+        let magnific = providers::of(Provider::Magnific);
+        for operation in ["get_seedance_2_mini_task", "get_seedance_2_mini_tasks"] {
+            let r = example_or_error(magnific, operation, 503);
+            assert_eq!(
+                r.body().as_ref(),
+                br#"{"message":"Service Unavailable. Please try again later."}"#,
+                "{operation}"
+            );
+        }
     }
 
     #[test]

@@ -53,9 +53,32 @@ async fn read_body(
     if body.is_end_stream() {
         return Ok((Bytes::new(), None));
     }
+    // The budget counts memory, not bytes received: the buffer's capacity is
+    // paid for before it is allocated. A declared length (capped at the
+    // limit) is reserved at once, so a body announced as 40 MB holds 40 MB
+    // of the budget from its first byte.
+    let declared = body.size_hint().exact().unwrap_or(0).min(limit as u64) as usize;
     let read = async {
-        let mut buf = BytesMut::new();
         let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        let mut reserved = 0usize;
+        let mut take = |capacity: usize, held: &mut Option<tokio::sync::OwnedSemaphorePermit>| {
+            if capacity <= reserved {
+                return Ok(());
+            }
+            let n = u32::try_from(capacity - reserved).map_err(|_| BodyError::TooLarge)?;
+            let permit = budget
+                .clone()
+                .try_acquire_many_owned(n)
+                .map_err(|_| BodyError::Busy)?;
+            match held.as_mut() {
+                Some(h) => h.merge(permit),
+                None => *held = Some(permit),
+            }
+            reserved = capacity;
+            Ok(())
+        };
+        take(declared, &mut held)?;
+        let mut buf = BytesMut::with_capacity(declared);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| BodyError::Broken)?;
             let Ok(data) = frame.into_data() else {
@@ -64,14 +87,12 @@ async fn read_body(
             if buf.len() + data.len() > limit {
                 return Err(BodyError::TooLarge);
             }
-            let n = u32::try_from(data.len()).map_err(|_| BodyError::TooLarge)?;
-            let permit = budget
-                .clone()
-                .try_acquire_many_owned(n)
-                .map_err(|_| BodyError::Busy)?;
-            match held.as_mut() {
-                Some(h) => h.merge(permit),
-                None => held = Some(permit),
+            if buf.capacity() - buf.len() < data.len() {
+                // Grow to what is needed (at most the limit), paid first.
+                let wanted = (buf.len() + data.len()).max(buf.capacity() * 2).min(limit);
+                take(wanted, &mut held)?;
+                buf.reserve(wanted - buf.len());
+                take(buf.capacity(), &mut held)?;
             }
             buf.extend_from_slice(&data);
         }

@@ -64,6 +64,15 @@ impl Behaviour for Magnific {
         json_response(status, "application/json", &json!({ "message": message }))
     }
 
+    fn status_message(&self, status: u16) -> Option<&'static str> {
+        // FACTS.md: the 500 and 503 bodies of every operation.
+        match status {
+            500 => Some("Internal Server Error"),
+            503 => Some("Service Unavailable. Please try again later."),
+            _ => None,
+        }
+    }
+
     fn invalid(&self, problems: &[Problem], accepts_problem_json: bool) -> http::Response<Bytes> {
         if accepts_problem_json {
             let params: Vec<Value> = problems

@@ -49,6 +49,13 @@ pub(crate) trait Behaviour: Sync {
     /// The provider's error body for `status`.
     fn error(&self, status: u16, message: &str) -> http::Response<Bytes>;
 
+    /// What the provider says for `status` where its document gives no
+    /// example for the operation (an injected fault): its own words, when
+    /// known, else `None` for the status's standard reason.
+    fn status_message(&self, _status: u16) -> Option<&'static str> {
+        None
+    }
+
     /// The 400 naming every field that broke the document's rules.
     fn invalid(&self, problems: &[Problem], accepts_problem_json: bool) -> http::Response<Bytes>;
 
