@@ -201,6 +201,49 @@ fn a_batch_killed_mid_create_reports_in_doubt_and_resends_only_when_asked() {
 }
 
 #[test]
+fn a_batch_files_relative_paths_are_its_own_folders_and_unknown_keys_get_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (folder, elsewhere) = (dir.path().join("campaign"), dir.path().join("elsewhere"));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // A PNG signature is all a local image needs to be read and sent.
+    std::fs::write(folder.join("frame.png"), b"\x89PNG\r\n\x1a\n0000").unwrap();
+    let file = folder.join("jobs.jsonl");
+    std::fs::write(
+        &file,
+        "{\"prompt\": \"from its first frame\", \"image\": \"frame.png\"}\n",
+    )
+    .unwrap();
+    let mock = mock(&["--lifecycle-ms", "20", "60"]);
+    let out = cli(&home, &mock, &["batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(dir.path().join("out"))
+        .args(["--poll-interval", "0.05"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(creates(&mock), 1);
+    std::fs::write(&file, "{\"prompt\": \"x\", \"aspect_ratoi\": \"1:1\"}\n").unwrap();
+    let out = cli(&home, &mock, &["batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "invalid `line 1: aspect_ratoi`: is not a batch key (did you mean `aspect_ratio`?"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_batch_line_pays_for_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
@@ -219,7 +262,7 @@ fn a_bad_batch_line_pays_for_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("line 3: `duration`"), "{err}");
+    assert!(err.contains("invalid `line 3: duration`"), "{err}");
     assert_eq!(creates(&mock), 0);
 }
 
@@ -367,8 +410,9 @@ fn tasks_sync_from_another_directory_saves_where_generate_was_asked_to() {
             .output()
             .unwrap()
     };
+    // As `generate -o` refuses an existing file: exit 2, the user's move.
     let refused = sync();
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
     assert!(
         text(&refused.stdout).contains("is left as it is"),
         "{}",

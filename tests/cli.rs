@@ -718,3 +718,126 @@ async fn a_create_answered_5xx_says_it_is_in_doubt_and_may_be_paid_for() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_task_exits_1_and_sync_says_what_it_skipped() {
+    use seedance_mini::journal::{Ledger, NewJob};
+    let mock = MockServer::start().await.unwrap();
+    let url = mock.url().to_string();
+    let client = mock.client(seedance_mini::Provider::Magnific).unwrap();
+    let request = seedance_mini::VideoRequest::new("a kite that will not fly");
+    let task = client.submit(&request).await.unwrap();
+    let forced = reqwest::Client::new()
+        .post(format!(
+            "{}/__mock/tasks/{}",
+            url.trim_end_matches('/'),
+            task.id
+        ))
+        .body(r#"{"outcome": "failed"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(forced.status().is_success());
+    let dir = tempfile::tempdir().unwrap();
+    // A journal that knows the failed task, and one create in doubt.
+    let path = dir.path().join("j.sqlite3");
+    let journal = seedance_mini::Journal::open(&path).unwrap();
+    for failed in [true, false] {
+        let job = journal
+            .before_create(&NewJob {
+                key: None,
+                provider: seedance_mini::Provider::Magnific,
+                base_url: client.base_url(),
+                request: &request,
+                output: Some(&dir.path().join("kite.mp4")),
+            })
+            .unwrap();
+        match failed {
+            true => journal.created(job, &task).unwrap(),
+            false => journal
+                .create_failed(job, "timed out after sending", false)
+                .unwrap(),
+        }
+    }
+    drop(journal);
+    let (id, out, journal) = (task.id.clone(), dir.path().join("x.mp4"), path.clone());
+    let (download, sync) = tokio::task::spawn_blocking(move || {
+        let cli = |args: &[&str]| {
+            Command::new(BIN)
+                .env("SEEDANCE_MINI_HOME", home())
+                .args([
+                    "--base-url",
+                    &url,
+                    "--api-key",
+                    DEFAULT_API_KEY,
+                    "--journal",
+                ])
+                .arg(&journal)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        (
+            cli(&["download", &id, "-o", out.to_str().unwrap()]),
+            cli(&["tasks", "sync", "--poll-interval", "0.05"]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        download.status.code(),
+        Some(1),
+        "{}",
+        text(&download.stderr)
+    );
+    assert_eq!(sync.status.code(), Some(1), "{}", text(&sync.stdout));
+    assert!(
+        text(&sync.stdout).contains("failed"),
+        "{}",
+        text(&sync.stdout)
+    );
+    assert!(
+        text(&sync.stderr).contains("skipped 1 in doubt"),
+        "{}",
+        text(&sync.stderr)
+    );
+}
+
+#[test]
+fn mock_tasks_says_the_mock_keeps_no_journal() {
+    let out = run(&["--mock", "tasks"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--mock keeps no journal"), "{err}");
+}
+
+#[test]
+fn the_manual_documents_every_command_the_batch_format_and_the_exit_codes() {
+    let out = run(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = text(&out.stdout);
+    for command in [
+        "generate",
+        "status",
+        "list",
+        "wait",
+        "download",
+        "batch",
+        "tasks",
+        "tasks sync",
+        "mock",
+        "spec diff",
+        "webhook verify",
+        "completions",
+        "man",
+    ] {
+        let heading = format!(".SS \"seedance\\-mini {command}\"");
+        assert!(page.contains(&heading), "{command}: no {heading}");
+    }
+    assert!(page.contains(".SH \"BATCH FILES\""));
+    assert!(page.contains(".SH \"EXIT STATUS\""));
+    assert!(
+        !page.contains("seedance\\-mini\\-generate(1)"),
+        "no pages that do not exist"
+    );
+}

@@ -150,6 +150,12 @@ async fn an_in_doubt_create_is_reported_not_resent_and_resent_once_when_asked() 
     );
     assert_eq!(creates(&mock), 2, "re-sent exactly once when asked");
     assert!(out.join("k.mp4").is_file());
+    // The replaced row is closed: one row per job, the old one in history.
+    assert_eq!(journal.jobs().unwrap().len(), 1);
+    let history = journal.history().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].superseded_by, Some(history[1].id));
+    assert_eq!(history[0].state, JobState::InDoubt);
 
     // Running it again finds the file and sends nothing.
     let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;

@@ -80,14 +80,54 @@ fn key_for_field(field: &str) -> &str {
     }
 }
 
+/// The batch key nearest to `key`, if one is close: at most two edits, or
+/// one for short keys (Levenshtein distance).
+fn nearest(key: &str) -> Option<&'static str> {
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut diagonal = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let above = row[j + 1];
+                row[j + 1] = (above + 1)
+                    .min(row[j] + 1)
+                    .min(diagonal + usize::from(ca != *cb));
+                diagonal = above;
+            }
+        }
+        row[b.len()]
+    };
+    let allowed = if key.chars().count() <= 4 { 1 } else { 2 };
+    KEYS.iter()
+        .map(|k| (distance(&key.to_lowercase(), k), *k))
+        .filter(|(d, _)| *d <= allowed)
+        .min()
+        .map(|(_, k)| k)
+}
+
 fn bad(line: usize, key: &str, reason: impl Into<String>) -> Error {
-    Error::validation(&format!("line {line}: `{key}`"), reason)
+    Error::validation(&format!("line {line}: {key}"), reason)
 }
 
 /// One line's fields, read with errors that name the key.
 struct Fields<'a> {
     line: usize,
     map: &'a Map<String, Value>,
+    /// What relative file paths are relative to.
+    dir: &'a Path,
+}
+
+impl Fields<'_> {
+    /// A media value as the line wrote it, a relative path taken from the
+    /// batch file's folder.
+    fn media(&self, value: &str) -> Media {
+        match Media::from(value) {
+            Media::Path(path) if path.is_relative() => Media::Path(self.dir.join(path)),
+            other => other,
+        }
+    }
 }
 
 impl Fields<'_> {
@@ -155,7 +195,19 @@ impl Fields<'_> {
 
 /// Reads a batch file's text into jobs, checking every line against its
 /// provider's rules; `default_provider` serves lines without `provider`.
+/// Relative file paths are taken from the current directory; see
+/// [`parse_in`] for a batch file's own folder.
 pub fn parse(text: &str, default_provider: Provider) -> Result<Vec<BatchJob>, Error> {
+    parse_in(text, default_provider, Path::new(""))
+}
+
+/// [`parse`], with relative file paths (`"image": "frame.png"`) taken from
+/// `dir`, the batch file's folder, wherever the command runs.
+pub fn parse_in(
+    text: &str,
+    default_provider: Provider,
+    dir: &Path,
+) -> Result<Vec<BatchJob>, Error> {
     let mut jobs = Vec::new();
     let mut outputs: HashMap<PathBuf, usize> = HashMap::new();
     for (index, raw) in text.lines().enumerate() {
@@ -174,14 +226,26 @@ pub fn parse(text: &str, default_provider: Provider) -> Result<Vec<BatchJob>, Er
         };
         for key in map.keys() {
             if !KEYS.contains(&key.as_str()) {
+                let hint = match nearest(key) {
+                    Some(near) => format!("did you mean `{near}`? "),
+                    None => String::new(),
+                };
                 return Err(bad(
                     line,
                     key,
-                    format!("is not a batch key (expected one of {})", KEYS.join(", ")),
+                    format!(
+                        "is not a batch key ({hint}the keys are {})",
+                        KEYS.join(", ")
+                    ),
                 ));
             }
         }
-        for (job, named) in expand(&Fields { line, map: &map }, default_provider)? {
+        let fields = Fields {
+            line,
+            map: &map,
+            dir,
+        };
+        for (job, named) in expand(&fields, default_provider)? {
             if named {
                 if let Some(first) = outputs.insert(job.output.clone(), line) {
                     return Err(bad(
@@ -332,10 +396,7 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, b
 /// The request a line describes, before its variations.
 fn base_request(f: &Fields<'_>) -> Result<VideoRequest, Error> {
     let media = |key: &str| -> Result<Vec<Media>, Error> {
-        Ok(f.strings(key)?
-            .iter()
-            .map(|s| Media::from(s.as_str()))
-            .collect())
+        Ok(f.strings(key)?.iter().map(|s| f.media(s)).collect())
     };
     let seed = match f.get("seed") {
         Some(v) => Some(f.integer("seed", v)?),
@@ -363,8 +424,8 @@ fn base_request(f: &Fields<'_>) -> Result<VideoRequest, Error> {
         safety_identifier,
     } = &mut request;
     *prompt = f.string("prompt")?;
-    *first_frame = f.string("image")?.as_deref().map(Media::from);
-    *last_frame = f.string("image_end")?.as_deref().map(Media::from);
+    *first_frame = f.string("image")?.as_deref().map(|s| f.media(s));
+    *last_frame = f.string("image_end")?.as_deref().map(|s| f.media(s));
     *reference_images = media("reference_image")?;
     *reference_videos = media("reference_video")?;
     *reference_audio = media("reference_audio")?;
@@ -414,7 +475,7 @@ fn content_digest(provider: Provider, request: &VideoRequest) -> String {
     let mut hash = Sha256::new();
     hash.update(provider.name());
     hash.update(b"\0");
-    hash.update(crate::journal::request_record(request).to_string());
+    hash.update(crate::journal::identity_record(request).to_string());
     hex(&hash.finalize())
 }
 
@@ -548,21 +609,25 @@ mod tests {
     #[test]
     fn errors_name_the_line_and_the_key_as_written() {
         let cases = [
-            (r#"{"prompt": "x", "duration": 7}"#, "line 1: `duration`"),
+            (r#"{"prompt": "x", "duration": 7}"#, "line 1: duration`"),
             (
                 r#"{"prompt": "x", "image_end": "https://a/b.png"}"#,
-                "line 1: `image_end`",
+                "line 1: image_end`",
             ),
-            (r#"{"prompt": "x", "colour": "red"}"#, "line 1: `colour`"),
-            (r#"{"prompt": "x", "seed": "7"}"#, "line 1: `seed`"),
+            (r#"{"prompt": "x", "colour": "red"}"#, "line 1: colour`"),
+            (
+                r#"{"prompt": "x", "aspect_ratoi": "1:1"}"#,
+                "did you mean `aspect_ratio`?",
+            ),
+            (r#"{"prompt": "x", "seed": "7"}"#, "line 1: seed`"),
             (
                 r#"{"prompt": "x", "resolution": ["480p", "1080p"]}"#,
-                "line 1: `resolution`",
+                "line 1: resolution`",
             ),
             ("{\"prompt\": \"x\"}\nnot json", "line 2"),
             (
                 r#"{"prompt": "x", "output": "../up.mp4"}"#,
-                "line 1: `output`",
+                "line 1: output`",
             ),
         ];
         for (text, expected) in cases {
@@ -572,7 +637,7 @@ mod tests {
         let dup = "{\"prompt\": \"x\", \"output\": \"a.mp4\"}\n{\"prompt\": \"y\", \"output\": \"a.mp4\"}";
         let err = parse(dup, Provider::Magnific).unwrap_err().to_string();
         assert!(
-            err.contains("line 2: `output`") && err.contains("line 1"),
+            err.contains("line 2: output`") && err.contains("line 1"),
             "{err}"
         );
     }

@@ -325,7 +325,7 @@ pub struct MockArgs {
     /// Seconds a result URL stays valid.
     #[arg(long, default_value_t = 86_400)]
     pub video_ttl: u64,
-    /// Seed for ids and fault dice.
+    /// Seed for ids and fault dice, for a repeatable run [default: a fresh one].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Finished tasks beyond this many are forgotten, oldest first; unfinished

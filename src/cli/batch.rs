@@ -3,7 +3,7 @@
 //! running the same command again resumes instead of paying twice.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use indicatif::ProgressBar;
@@ -26,7 +26,8 @@ pub(crate) async fn run(
     let text = std::fs::read_to_string(&args.file).map_err(|e| {
         Error::validation("FILE", format!("cannot read {}: {e}", args.file.display()))
     })?;
-    let jobs = batch::parse(&text, session.cli.provider)?;
+    let folder = args.file.parent().unwrap_or(Path::new(""));
+    let jobs = batch::parse_in(&text, session.cli.provider, folder)?;
     if jobs.is_empty() {
         return Err(Error::validation(
             "FILE",

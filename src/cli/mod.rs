@@ -4,6 +4,7 @@
 mod args;
 mod batch;
 mod credentials;
+mod manual;
 mod output;
 mod progress;
 mod signals;
@@ -125,11 +126,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         return Ok(tasks::quietly(std::io::stdout().lock().write_all(&script)));
     }
     if let Command::Man = &cli.command {
-        let command = <Cli as clap::CommandFactory>::command();
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command)
-            .render(&mut page)
-            .map_err(|e| crate::download::io_at(Path::new("stdout"), e))?;
+        let page = manual::page().map_err(|e| crate::download::io_at(Path::new("stdout"), e))?;
         return Ok(tasks::quietly(std::io::stdout().lock().write_all(&page)));
     }
     if let Command::Mock(args) = &cli.command {
@@ -159,7 +156,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         all,
     } = &cli.command
     {
-        let journal = journal.ok_or_else(no_journal)?;
+        let journal = journal.ok_or_else(|| no_journal(cli))?;
         let mut filter = crate::journal::JobFilter::new().history(*all);
         if let Some(state) = state {
             filter = filter.state(*state);
@@ -264,6 +261,11 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         Command::Download { id, output, force } => {
             check_output(output, *force)?;
             let task = client.get(id).await?;
+            // A failed task has nothing to fetch: that is the task's
+            // failure (exit 1), not bad input.
+            if task.status.is_failure() {
+                return Err(Error::TaskFailed(Box::new(task)));
+            }
             let bar = progress.downloading_later();
             let shown = bar.clone();
             let report = move |got: u64, total: Option<u64>| shown.report(got, total);
@@ -294,7 +296,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             action: Some(TasksAction::Sync { wait }),
             ..
         } => {
-            let journal = journal.ok_or_else(no_journal)?;
+            let journal = journal.ok_or_else(|| no_journal(cli))?;
             tasks::sync(
                 &session,
                 &journal,
@@ -445,11 +447,13 @@ fn wait_options(args: &WaitArgs, mock: bool) -> Result<WaitOptions, Error> {
     Ok(WaitOptions::new(max).delays(first, first.mul_f64(7.5)))
 }
 
-fn no_journal() -> Error {
-    Error::validation(
-        "--journal",
-        "this command needs the journal: drop --no-journal, or give --journal PATH",
-    )
+fn no_journal(cli: &Cli) -> Error {
+    let why = if cli.mock && cli.journal.is_none() {
+        "--mock keeps no journal (its tasks end with the command): give --journal PATH to keep one"
+    } else {
+        "this command needs the journal: drop --no-journal, or give --journal PATH"
+    };
+    Error::validation(if cli.mock { "--mock" } else { "--journal" }, why)
 }
 
 /// The journal's file: `--journal`, else `$SEEDANCE_MINI_HOME/journal.sqlite3`,
@@ -956,6 +960,7 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
         ..crate::mock::HostLimits::default()
     });
     let keys = builder.config().api_keys.clone();
+    let seed = builder.config().seed;
     let secret = builder.config().webhook_secret.clone();
     let upstreams = builder.config().upstreams.clone();
     let mock = builder.start().await.map_err(|e| {
@@ -990,6 +995,16 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
             })
             .and_then(|_| writeln!(stdout, "webhook secret: {secret}"))
             .and_then(|_| {
+                writeln!(
+                    stdout,
+                    "tasks: in progress after {} ms, done after {} ms; ids from seed {seed}{}",
+                    args.lifecycle_ms[0],
+                    args.lifecycle_ms[1],
+                    if args.seed.is_some() { "" } else { " (fresh; --seed repeats a run)" }
+                )?;
+                for fault in &args.fault {
+                    writeln!(stdout, "fault: {fault}")?;
+                }
                 for (provider, url) in &upstreams {
                     writeln!(stdout, "{provider}: forwarded to {url}, checked against its document (/__mock/deviations)")?;
                 }
@@ -1009,6 +1024,9 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     let _ = stdout.flush();
     drop(stdout);
     tokio::signal::ctrl_c().await?;
+    if !out.json {
+        eprintln!("mock stopped: its tasks and result URLs are gone");
+    }
     Ok(0)
 }
 

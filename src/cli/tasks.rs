@@ -214,19 +214,25 @@ pub(crate) async fn sync(
         .buffer_unordered(4)
         .collect()
         .await;
-    let mut failed = 0;
-    for (job, result) in &results {
-        let id = job.task_id.as_deref().unwrap_or("-");
-        match result {
-            Ok(what) if !session.out.json => println!("{id}  {}  {what}", job.provider),
-            Err(e) if !session.out.json => {
-                failed += 1;
-                println!("{id}  {}  failed: {e}", job.provider);
+    // The exit code of the worst failure: 6 local state, 4 a wait that ran
+    // out of time, 3 the API, 2 bad input, 1 a task that failed.
+    let code = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .map(super::exit_code)
+        .max()
+        .unwrap_or(0);
+    if !session.out.json {
+        for (job, result) in &results {
+            let id = job.task_id.as_deref().unwrap_or("-");
+            match result {
+                Ok(what) => println!("{id}  {}  {what}", job.provider),
+                Err(e) => println!("{id}  {}  failed: {e}", job.provider),
             }
-            Err(_) => failed += 1,
-            Ok(_) => {}
         }
     }
+    // What sync cannot finish, and why: creates with no task id to poll.
+    let in_doubt = journal.in_doubt(std::time::Duration::ZERO)?.len();
     if session.out.json {
         let items: Vec<_> = results
             .iter()
@@ -235,11 +241,20 @@ pub(crate) async fn sync(
                 Err(e) => json!({ "id": job.task_id, "provider": job.provider, "ok": false, "error": e.to_string() }),
             })
             .collect();
-        super::output::emit(json!({ "synced": items }));
-    } else if results.is_empty() {
-        println!("nothing to sync in {}", journal.path().display());
+        super::output::emit(
+            json!({ "synced": items, "skipped_in_doubt": in_doubt, "exit_code": code }),
+        );
+    } else {
+        if results.is_empty() {
+            println!("nothing to sync in {}", journal.path().display());
+        }
+        if in_doubt > 0 {
+            eprintln!(
+                "skipped {in_doubt} in doubt: their creates named no task to poll (see `seedance-mini tasks --state in_doubt`)"
+            );
+        }
     }
-    Ok(if failed > 0 { 1 } else { 0 })
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -879,6 +879,18 @@ fn renew_leases(conn: std::sync::Weak<Mutex<Connection>>) {
 /// The request as the journal keeps it: every field, with no key (requests
 /// hold none) and local media as a digest, never inline.
 pub(crate) fn request_record(req: &VideoRequest) -> Value {
+    record(req, true)
+}
+
+/// The request as a job's identity sees it: [`request_record`] without the
+/// paths of local files, whose content (a digest) is what counts, wherever
+/// the batch was run from.
+pub(crate) fn identity_record(req: &VideoRequest) -> Value {
+    record(req, false)
+}
+
+fn record(req: &VideoRequest, with_paths: bool) -> Value {
+    let media_record = |m: &Media| media_record(m, with_paths);
     let VideoRequest {
         prompt,
         first_frame,
@@ -927,7 +939,7 @@ fn hex_sha256(data: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn media_record(media: &Media) -> Value {
+fn media_record(media: &Media, with_path: bool) -> Value {
     match media {
         Media::Url(url) if url.starts_with("data:") => {
             json!({ "data_uri_sha256": hex_sha256(url.as_bytes()), "chars": url.len() })
@@ -937,11 +949,12 @@ fn media_record(media: &Media) -> Value {
             json!({ "sha256": hex_sha256(data), "bytes": data.len(), "mime": mime })
         }
         Media::Path(path) => match std::fs::read(path) {
-            Ok(data) => json!({
+            Ok(data) if with_path => json!({
                 "path": path.to_string_lossy(),
                 "sha256": hex_sha256(&data),
                 "bytes": data.len(),
             }),
+            Ok(data) => json!({ "sha256": hex_sha256(&data), "bytes": data.len() }),
             Err(_) => json!({ "path": path.to_string_lossy() }),
         },
     }
