@@ -267,3 +267,23 @@ async fn a_credentials_file_others_can_read_is_refused_without_showing_a_key() {
     let err = text(&out.stderr);
     assert!(err.contains("[magnifc] is not a provider"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_names_its_key_and_endpoint_does_not_read_the_credentials_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Unreadable as TOML and open to all: refused only when it is needed.
+    std::fs::write(dir.path().join("credentials.toml"), "not toml [").unwrap();
+    let mut command = cli(dir.path());
+    command.args([
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "k",
+        "status",
+        "t",
+    ]);
+    let out = output(command).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("nothing is listening"), "{err}");
+}

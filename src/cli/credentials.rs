@@ -81,14 +81,20 @@ impl<'a> Endpoints<'a> {
         let env = |var: &str| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
         let key_var = provider.key_env_var();
         let base_var = base_url_var(provider);
-        let (path, profiles) = self.profiles()?;
-        let profile = profiles.get(&provider);
-        let key = flag_key
-            .or_else(|| env(key_var))
-            .or_else(|| profile.and_then(|p| p.api_key.clone()));
-        let base_url = flag_base
-            .or_else(|| env(&base_var))
-            .or_else(|| profile.and_then(|p| p.base_url.clone()));
+        let key = flag_key.or_else(|| env(key_var));
+        let base_url = flag_base.or_else(|| env(&base_var));
+        // The file is read only when the flags and variables leave a gap, so
+        // a run that names its key needs no file.
+        let (key, base_url) = if key.is_some() && base_url.is_some() {
+            (key, base_url)
+        } else {
+            let profile = self.profiles()?.1.get(&provider);
+            (
+                key.or_else(|| profile.and_then(|p| p.api_key.clone())),
+                base_url.or_else(|| profile.and_then(|p| p.base_url.clone())),
+            )
+        };
+        let path = self.path();
         let file = path.display();
         let Some(key) = key else {
             return Err(if own {
@@ -140,15 +146,17 @@ impl<'a> Endpoints<'a> {
         })
     }
 
+    /// The credentials file: `--credentials`, else the default place.
+    fn path(&self) -> PathBuf {
+        self.cli.credentials.clone().unwrap_or_else(default_path)
+    }
+
     fn profiles(&self) -> Result<&(PathBuf, BTreeMap<Provider, Profile>), Error> {
         if let Some(loaded) = self.file.get() {
             return Ok(loaded);
         }
-        let (path, explicit) = match &self.cli.credentials {
-            Some(path) => (path.clone(), true),
-            None => (default_path(), false),
-        };
-        let profiles = load(&path, explicit)?;
+        let path = self.path();
+        let profiles = load(&path, self.cli.credentials.is_some())?;
         Ok(self.file.get_or_init(|| (path, profiles)))
     }
 }

@@ -509,7 +509,13 @@ fn client_for_row(
         .provider
         .parse()
         .map_err(|e: String| Error::validation("journal", e))?;
-    client_at(endpoints, provider, &row.base_url, journal)
+    client_at(endpoints, provider, &row.base_url, journal).map_err(|e| match e {
+        Error::Validation { field, reason } => Error::Validation {
+            field,
+            reason: format!("{reason} (the journal says {provider} made this task)"),
+        },
+        other => other,
+    })
 }
 
 /// A client for `provider` at `base`, where a task was made, with the key
@@ -1025,6 +1031,7 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     drop(stdout);
     tokio::signal::ctrl_c().await?;
     if !out.json {
+        clear_line();
         eprintln!("mock stopped: its tasks and result URLs are gone");
     }
     Ok(0)

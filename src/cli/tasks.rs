@@ -97,34 +97,34 @@ pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) ->
         }
         return Ok(quietly(written));
     }
-    // Dates as `MM-DD HH:MM` (UTC), to fit 120 columns.
+    // Dates as `MM-DD HH:MM` (UTC); the columns fit 120 (created_at is in
+    // `--json`).
     let short_when = |secs: i64| when(secs)[5..].to_string();
     journal.each_job(filter, |job| {
         if rows == 0 {
             written = writeln!(
                 w,
-                "{:<36} {:<10} {:<11} {:<11} {:<22} {:<18} {:<11} {:<11}",
-                "ID", "STATE", "STATUS", "PROVIDER", "PROMPT", "OUTPUT", "CREATED", "EXPIRES"
+                "{:<36} {:<10} {:<11} {:<11} {:<16} {:<16} {:<11}",
+                "ID", "STATE", "STATUS", "PROVIDER", "PROMPT", "OUTPUT", "EXPIRES"
             );
         }
         rows += 1;
         if written.is_ok() {
             written = writeln!(
                 w,
-                "{:<36} {:<10} {:<11} {:<11} {:<22} {:<18} {:<11} {:<11}",
+                "{:<36} {:<10} {:<11} {:<11} {:<16} {:<16} {:<11}",
                 job.task_id.as_deref().unwrap_or("-"),
                 job.state.as_str(),
                 job.status.as_deref().unwrap_or("-"),
                 job.provider,
-                short(job.prompt.as_deref().unwrap_or(""), 22),
+                short(job.prompt.as_deref().unwrap_or(""), 16),
                 short_tail(
                     &job.output
                         .as_ref()
                         .map(|p| p.display().to_string())
                         .unwrap_or_default(),
-                    18
+                    16
                 ),
-                short_when(job.created_at),
                 job.expires_at.map(short_when).unwrap_or_else(|| "-".into()),
             );
         }
