@@ -43,13 +43,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every line is checked before anything is paid for.
     let jobs = batch::parse(JOBS, Provider::Magnific)?;
     println!("{} jobs from {} lines", jobs.len(), JOBS.lines().count());
-    let options = BatchOptions {
-        concurrency: 4,
-        wait: WaitOptions::new(Duration::from_secs(900))
+    let options = BatchOptions::new(
+        WaitOptions::new(Duration::from_secs(900))
             .delays(Duration::from_millis(100), Duration::from_secs(15)),
-        resubmit_in_doubt: false,
-        force: false,
-    };
+    )
+    .concurrency(4);
     let on_event: batch::OnEvent = Arc::new(|event| {
         if let BatchEvent::Finished {
             output,

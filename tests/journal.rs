@@ -122,12 +122,7 @@ async fn an_in_doubt_create_is_reported_not_resent_and_resent_once_when_asked() 
         Provider::Anyfast,
     )
     .unwrap();
-    let mut options = BatchOptions {
-        concurrency: 2,
-        wait: quick_wait(),
-        resubmit_in_doubt: false,
-        force: false,
-    };
+    let mut options = BatchOptions::new(quick_wait()).concurrency(2);
     let events: Arc<Mutex<Vec<BatchEvent>>> = Arc::default();
     let log = events.clone();
     let on_event: batch::OnEvent = Arc::new(move |e| log.lock().unwrap().push(e));
@@ -199,12 +194,7 @@ async fn magnific_reconciles_a_lone_in_doubt_create_through_its_list() {
     let made = other.submit(&request).await.unwrap();
     // A batch reconciles before it starts (here, a batch of no jobs).
     let clients = HashMap::from([(Provider::Magnific, c.clone())]);
-    let options = BatchOptions {
-        concurrency: 1,
-        wait: quick_wait(),
-        resubmit_in_doubt: false,
-        force: false,
-    };
+    let options = BatchOptions::new(quick_wait()).concurrency(1);
     let reconcile = || batch::run(&clients, &[], dir.path(), &options, Arc::new(|_| {}));
     // Unfinished, it cannot be compared yet: it stays in doubt.
     reconcile().await;
@@ -237,12 +227,7 @@ async fn an_in_doubt_create_never_adopts_a_task_that_is_not_its_own() {
         Provider::Magnific,
     )
     .unwrap();
-    let options = BatchOptions {
-        concurrency: 1,
-        wait: quick_wait(),
-        resubmit_in_doubt: false,
-        force: false,
-    };
+    let options = BatchOptions::new(quick_wait()).concurrency(1);
     let on_event: batch::OnEvent = Arc::new(|_| {});
     let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
     assert!(
@@ -362,12 +347,7 @@ async fn a_journal_that_fails_mid_run_stops_the_spend_and_loses_no_task_id() {
             Provider::Magnific,
             client(&mock, Provider::Magnific, &journal),
         )]);
-        let options = BatchOptions {
-            concurrency: 4,
-            wait: quick_wait(),
-            resubmit_in_doubt: false,
-            force: false,
-        };
+        let options = BatchOptions::new(quick_wait()).concurrency(4);
         let on_event: batch::OnEvent = Arc::new(|_| {});
         let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;
         drop(clients);
@@ -497,4 +477,46 @@ async fn a_ledger_of_its_own_hears_every_step_off_the_async_thread() {
         steps.iter().all(|(_, thread)| *thread != here),
         "{steps:?} on {here}"
     );
+}
+
+#[tokio::test]
+async fn a_failed_task_is_sent_again_only_with_retry_failed_and_as_a_new_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path().join("j.sqlite3")).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mock = mock_with(&[]).await;
+    let clients = HashMap::from([(
+        Provider::Magnific,
+        client(&mock, Provider::Magnific, &journal),
+    )]);
+    let jobs = batch::parse(r#"{"prompt": "a kite [mock:fail]"}"#, Provider::Magnific).unwrap();
+    let on_event: batch::OnEvent = Arc::new(|_| {});
+    let mut options = BatchOptions::new(quick_wait()).concurrency(1);
+    let first = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+    assert!(matches!(first[0], JobOutcome::Failed { .. }), "{first:?}");
+    assert_eq!(creates(&mock), 1);
+    // Run again: reported, with the way out, and not sent on its own.
+    let again = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
+    let JobOutcome::Failed { error, .. } = &again[0] else {
+        panic!("{again:?}");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("--retry-failed sends it again, as a new paid create"),
+        "{error}"
+    );
+    assert_eq!(
+        creates(&mock),
+        1,
+        "a failed task is not sent again on its own"
+    );
+    options = options.retry_failed(true);
+    batch::run(&clients, &jobs, &out, &options, on_event).await;
+    assert_eq!(creates(&mock), 2, "retried: one new paid create");
+    let history = journal.history().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].superseded_by, Some(history[1].id));
+    assert_eq!(journal.jobs().unwrap().len(), 1, "one row per job");
 }

@@ -18,11 +18,13 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use super::BatchJob;
-use crate::journal::{unix_now, Claim, JobId, JobRecord, JobState};
+use crate::journal::{unix_now, Claim, JobId, JobRecord, JobState, Replace};
 use crate::{Client, Error, Provider, WaitOptions};
 
-/// How to run a batch.
+/// How to run a batch: [`BatchOptions::new`], then what differs. New
+/// options may come, so it is built, not written out.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BatchOptions {
     /// Jobs running at once (at least 1).
     pub concurrency: usize,
@@ -31,9 +33,49 @@ pub struct BatchOptions {
     /// Send again the jobs whose earlier create is in doubt (it may have
     /// made a paid task that nothing can find).
     pub resubmit_in_doubt: bool,
+    /// Send again the jobs whose task failed: a new paid create each.
+    pub retry_failed: bool,
     /// Do not take a whole MP4 at a job's path as done unless the journal
     /// says this job wrote it.
     pub force: bool,
+}
+
+impl BatchOptions {
+    /// Four jobs at a time, each waiting as `wait` says; nothing re-sent,
+    /// whole files trusted.
+    pub fn new(wait: WaitOptions) -> Self {
+        BatchOptions {
+            concurrency: 4,
+            wait,
+            resubmit_in_doubt: false,
+            retry_failed: false,
+            force: false,
+        }
+    }
+
+    /// Jobs running at once (at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// See [`BatchOptions::resubmit_in_doubt`](#structfield.resubmit_in_doubt).
+    pub fn resubmit_in_doubt(mut self, on: bool) -> Self {
+        self.resubmit_in_doubt = on;
+        self
+    }
+
+    /// See [`BatchOptions::retry_failed`](#structfield.retry_failed).
+    pub fn retry_failed(mut self, on: bool) -> Self {
+        self.retry_failed = on;
+        self
+    }
+
+    /// See [`BatchOptions::force`](#structfield.force).
+    pub fn force(mut self, on: bool) -> Self {
+        self.force = on;
+        self
+    }
 }
 
 /// What happened to one job.
@@ -301,18 +343,21 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
         if let Some(prior) = &prior {
             let now = unix_now();
             match (&prior.task_id, prior.state) {
-                (Some(task_id), JobState::Failed) => {
+                (Some(task_id), JobState::Failed) if !options.retry_failed => {
+                    let why = prior
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "failed in an earlier run".into());
                     return JobOutcome::Failed {
                         task_id: Some(task_id.clone()),
                         error: Error::validation(
                             "task",
-                            prior
-                                .error
-                                .clone()
-                                .unwrap_or_else(|| "failed in an earlier run".into()),
+                            format!("{why} (--retry-failed sends it again, as a new paid create)"),
                         ),
                     };
                 }
+                // Asked to retry: a new create, below.
+                (Some(_), JobState::Failed) => {}
                 (Some(task_id), _) if prior.expired(now) => {
                     return JobOutcome::Expired {
                         task_id: task_id.clone(),
@@ -396,7 +441,11 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
         let Some(journal) = client.journal() else {
             return submit(client, job, &path, None, &wait, run).await;
         };
-        match claim(journal, client, job, &path, options.resubmit_in_doubt).await {
+        let replace = Replace {
+            in_doubt: options.resubmit_in_doubt,
+            failed: options.retry_failed,
+        };
+        match claim(journal, client, job, &path, replace).await {
             Ok(Claim::Claimed(id)) => {
                 return submit(client, job, &path, Some(id), &wait, run).await
             }
@@ -464,7 +513,7 @@ async fn claim(
     client: &Client,
     job: &BatchJob,
     path: &Path,
-    resubmit_in_doubt: bool,
+    replace: Replace,
 ) -> Result<Claim, Error> {
     let journal = journal.clone();
     let (key, request, path) = (job.key.clone(), job.request.clone(), path.to_path_buf());
@@ -477,7 +526,7 @@ async fn claim(
             request: &request,
             output: Some(&path),
         };
-        journal.claim(&new, resubmit_in_doubt)
+        journal.claim(&new, replace)
     })
     .await
     .map_err(|e| Error::Journal {

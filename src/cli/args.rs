@@ -276,6 +276,9 @@ pub struct BatchArgs {
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
     pub resubmit_in_doubt: bool,
+    /// Send again the jobs whose task failed: a new paid create each.
+    #[arg(long)]
+    pub retry_failed: bool,
     /// Run the jobs whose file is already there, whole, unless the journal
     /// records this job writing it (without it, such a file counts as done).
     #[arg(long)]

@@ -57,12 +57,16 @@ pub(crate) async fn run(
             slot.insert(client);
         }
     }
-    let options = BatchOptions {
-        concurrency: args.concurrency,
-        wait,
-        resubmit_in_doubt: args.resubmit_in_doubt,
-        force: args.force,
-    };
+    let options = BatchOptions::new(wait)
+        .concurrency(args.concurrency)
+        .resubmit_in_doubt(args.resubmit_in_doubt)
+        .retry_failed(args.retry_failed)
+        .force(args.force);
+    if args.retry_failed && !session.cli.quiet && !session.out.json {
+        eprintln!(
+            "--retry-failed: every job whose task failed is created again, and paid for again"
+        );
+    }
     let (multi, total) = session.progress.batch(jobs.len() as u64);
     let lines: Arc<Mutex<HashMap<PathBuf, ProgressBar>>> = Arc::default();
     let json = session.out.json;

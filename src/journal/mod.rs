@@ -407,7 +407,7 @@ impl Journal {
     /// owned by this process, unless its current row may not be replaced
     /// (see [`replaceable`]), which is returned instead. A replaced row is
     /// closed (`superseded_by`), so the key keeps one current row.
-    pub(crate) fn claim(&self, job: &NewJob<'_>, resubmit_in_doubt: bool) -> Result<Claim, Error> {
+    pub(crate) fn claim(&self, job: &NewJob<'_>, replace: Replace) -> Result<Claim, Error> {
         self.may_write()?;
         let request = request_record(job.request);
         let now = unix_now();
@@ -423,7 +423,7 @@ impl Journal {
                 )
                 .optional()?;
             if let Some(row) = &current {
-                if !replaceable(row, resubmit_in_doubt, now) {
+                if !replaceable(row, replace, now) {
                     return Ok(Claim::Held(Box::new(row.clone())));
                 }
                 // Closed before the new row takes the key (the unique index),
@@ -475,7 +475,7 @@ impl Journal {
     /// claimed first; one held elsewhere is refused.
     pub(crate) fn begin(&self, job: &NewJob<'_>) -> Result<i64, Error> {
         if job.key.is_some() {
-            return match self.claim(job, false)? {
+            return match self.claim(job, Replace::default())? {
                 Claim::Claimed(id) => Ok(id),
                 Claim::Held(row) => Err(Error::Journal {
                     path: self.path.clone(),
@@ -798,13 +798,24 @@ impl Journal {
 /// Whether a job's current row may give way to a new claim: the provider
 /// refused it (nothing was made), or its create is in doubt (in doubt, or
 /// claimed by an owner that is gone) and the caller accepts paying again.
-fn replaceable(row: &JobRecord, resubmit_in_doubt: bool, now: i64) -> bool {
+fn replaceable(row: &JobRecord, replace: Replace, now: i64) -> bool {
     match row.state {
         JobState::Rejected => true,
-        JobState::InDoubt => resubmit_in_doubt,
-        JobState::Submitting => resubmit_in_doubt && !row.claim_alive(now),
-        JobState::Submitted | JobState::Done | JobState::Failed => false,
+        JobState::InDoubt => replace.in_doubt,
+        JobState::Submitting => replace.in_doubt && !row.claim_alive(now),
+        JobState::Failed => replace.failed,
+        JobState::Submitted | JobState::Done => false,
     }
+}
+
+/// Which of a job's current rows a new claim may replace, besides a refused
+/// create (which made nothing): the caller accepts paying again for these.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Replace {
+    /// A create in doubt (it may have made a paid task).
+    pub(crate) in_doubt: bool,
+    /// A task that failed.
+    pub(crate) failed: bool,
 }
 
 /// Inserts a job in `submitting`, owned by this process with a fresh lease;
