@@ -272,6 +272,9 @@ fn file_is_whole(path: &Path, record: &JobRecord) -> bool {
     }
 }
 
+/// What a job says that a failed journal stopped before its create.
+pub(crate) const HALTED: &str = "not sent: the journal failed earlier in this run";
+
 /// What every job of one run shares.
 struct Run<'a> {
     out_dir: &'a Path,
@@ -434,7 +437,7 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                         .journal()
                         .map(|j| j.path().to_path_buf())
                         .unwrap_or_default(),
-                    message: "not sent: the journal failed earlier in this run".into(),
+                    message: HALTED.into(),
                 },
             };
         }

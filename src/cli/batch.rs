@@ -190,10 +190,19 @@ pub(crate) async fn run(
     );
     // A journal that failed mid-run is said once, with its cause; the jobs
     // it stopped are counted as failed.
-    let journal_failure = outcomes.iter().find_map(|o| match o {
-        JobOutcome::Failed { error, .. } if error.is_journal() => Some(error),
-        _ => None,
-    });
+    let journal_errors: Vec<&Error> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            JobOutcome::Failed { error, .. } if error.is_journal() => Some(error),
+            _ => None,
+        })
+        .collect();
+    // The cause, not a job it stopped.
+    let journal_failure = journal_errors
+        .iter()
+        .find(|e| !e.to_string().contains(crate::batch::runner::HALTED))
+        .or(journal_errors.first())
+        .copied();
     let code = if journal_failure.is_some() {
         super::LOCAL_STATE
     } else if in_doubt > 0 {
