@@ -728,6 +728,7 @@ impl Journal {
 
     /// Records a task made outside the journal (such as one `wait ID` picks
     /// up), so that it is listed and synced; returns the job's id.
+    #[cfg(feature = "cli")]
     pub(crate) fn adopt(
         &self,
         provider: Provider,
