@@ -39,6 +39,23 @@ async fn mock_for(key: &str) -> MockServer {
         .unwrap()
 }
 
+/// One mock per provider, each accepting that provider's key alone.
+async fn three_mocks() -> [MockServer; 3] {
+    [
+        mock_for(KEYS[0].1).await,
+        mock_for(KEYS[1].1).await,
+        mock_for(KEYS[2].1).await,
+    ]
+}
+
+/// A directory holding the mixed batch file.
+fn mixed_batch() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.jsonl");
+    std::fs::write(&file, MIXED).unwrap();
+    (dir, file)
+}
+
 /// The command line with no key or endpoint from the test's environment.
 fn cli(home: &Path) -> Command {
     let mut c = Command::new(BIN);
@@ -108,14 +125,8 @@ fn write_private(path: &Path, text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_across_three_providers_sends_each_key_only_to_its_own_provider() {
-    let mocks = [
-        mock_for(KEYS[0].1).await,
-        mock_for(KEYS[1].1).await,
-        mock_for(KEYS[2].1).await,
-    ];
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("mixed.jsonl");
-    std::fs::write(&file, MIXED).unwrap();
+    let mocks = three_mocks().await;
+    let (dir, file) = mixed_batch();
     // Magnific from the flags, Anyfast from its variables, Powertokens from
     // the credentials file.
     let credentials = dir.path().join("credentials.toml");
@@ -158,14 +169,8 @@ async fn a_batch_across_three_providers_sends_each_key_only_to_its_own_provider(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_credentials_file_alone_serves_all_three() {
-    let mocks = [
-        mock_for(KEYS[0].1).await,
-        mock_for(KEYS[1].1).await,
-        mock_for(KEYS[2].1).await,
-    ];
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("mixed.jsonl");
-    std::fs::write(&file, MIXED).unwrap();
+    let mocks = three_mocks().await;
+    let (dir, file) = mixed_batch();
     let profiles: String = KEYS
         .iter()
         .zip(&mocks)
@@ -190,9 +195,7 @@ async fn api_key_is_not_lent_to_another_provider_and_nothing_is_paid() {
     // The reproduction: one mock that takes the Magnific key, and a batch
     // with a line for another provider that has no key of its own.
     let mock = mock_for(KEYS[0].1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("mixed.jsonl");
-    std::fs::write(&file, MIXED).unwrap();
+    let (dir, file) = mixed_batch();
     let mut command = cli(dir.path());
     command
         .args(["--base-url", mock.url(), "--api-key", KEYS[0].1, "batch"])
