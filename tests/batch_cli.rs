@@ -266,6 +266,16 @@ fn a_bad_batch_line_pays_for_nothing() {
     assert_eq!(creates(&mock), 0);
 }
 
+/// Waits (30 s at most) until the mock saw a Magnific task polled: a
+/// `generate` is then mid-wait.
+fn until_polled(mock: &Mock) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
+        assert!(Instant::now() < deadline, "no poll within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs `batch` on `file` into `out` and returns its exit code and stderr.
 fn batch_into(home: &Path, mock: &Mock, file: &Path, out: &Path) -> (Option<i32>, String) {
     let done = cli(home, mock, &["batch"])
@@ -388,11 +398,7 @@ fn tasks_sync_from_another_directory_saves_where_generate_was_asked_to() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_polled(&mock);
     child.kill().unwrap();
     child.wait().unwrap();
     // Meanwhile another whole video took the name: sync leaves it alone.
@@ -563,11 +569,7 @@ fn a_killed_generate_loses_no_task_and_tasks_sync_finishes_it() {
         .spawn()
         .unwrap();
     // Mid-wait: the task is polled at least once.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_polled(&mock);
     child.kill().unwrap();
     child.wait().unwrap();
     let tasks: Value =
@@ -593,11 +595,7 @@ fn sigterm_while_waiting_prints_the_task_and_a_resume_command_that_works() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&mock, "GET", "/v1/ai/video/seedance-2-mini/") == 0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_polled(&mock);
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])

@@ -370,34 +370,9 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                 // and downloading its task): its result is waited for, never
                 // sent again.
                 (_, JobState::Submitting | JobState::Submitted) if held_elsewhere(prior, now) => {
-                    let held = match client.journal() {
-                        Some(journal) => {
-                            await_owner(journal, prior, waited_since, options.wait.max_wait).await
-                        }
-                        None => Ok(None),
-                    };
-                    match held {
-                        Ok(now_row) => {
-                            let unchanged = now_row.as_ref().is_some_and(|r| {
-                                r.state == prior.state && r.claim_alive(unix_now())
-                            });
-                            if unchanged {
-                                return JobOutcome::Failed {
-                                    task_id: prior.task_id.clone(),
-                                    error: Error::ExceededMaxWait {
-                                        elapsed: waited_since.elapsed(),
-                                        polls: 0,
-                                        last: None,
-                                    },
-                                };
-                            }
-                            reread = Some(match now_row {
-                                Some(row) if row.superseded_by.is_none() => Some(row),
-                                _ => client
-                                    .journal()
-                                    .and_then(|j| j.job_by_key(&job.key).ok().flatten()),
-                            });
-                        }
+                    match await_owner(client, job, prior, waited_since, options.wait.max_wait).await
+                    {
+                        Ok(next) => reread = Some(next),
                         Err(error) => {
                             return JobOutcome::Failed {
                                 task_id: prior.task_id.clone(),
@@ -545,24 +520,35 @@ fn held_elsewhere(row: &JobRecord, now: i64) -> bool {
 
 /// Waits until the row another process holds changes state or its owner is
 /// gone, reading the journal a few times a second, for at most what is left
-/// of `max` since `since`. Returns the row as it then is.
+/// of `max` since `since`; returns the job's current row to decide again
+/// with. Still held at the deadline: [`Error::ExceededMaxWait`].
 async fn await_owner(
-    journal: &crate::Journal,
+    client: &Client,
+    job: &BatchJob,
     row: &JobRecord,
     since: std::time::Instant,
     max: std::time::Duration,
 ) -> Result<Option<JobRecord>, Error> {
+    let Some(journal) = client.journal() else {
+        return Ok(None);
+    };
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let now_row = journal.job(row.id)?;
-        let settled = match &now_row {
-            Some(r) => {
-                r.state != row.state || !r.claim_alive(unix_now()) || r.superseded_by.is_some()
+        match journal.job(row.id)? {
+            // Replaced, or gone: the job's current row says what now.
+            None => return journal.job_by_key(&job.key),
+            Some(now) if now.superseded_by.is_some() => return journal.job_by_key(&job.key),
+            Some(now) if now.state != row.state || !now.claim_alive(unix_now()) => {
+                return Ok(Some(now))
             }
-            None => true,
-        };
-        if settled || since.elapsed() >= max {
-            return Ok(now_row);
+            Some(_) if since.elapsed() >= max => {
+                return Err(Error::ExceededMaxWait {
+                    elapsed: since.elapsed(),
+                    polls: 0,
+                    last: None,
+                })
+            }
+            Some(_) => {}
         }
     }
 }
@@ -581,7 +567,7 @@ async fn submit(
     let sent = match claimed {
         Some(id) => client.create_recorded(&job.request, JobId(id)).await,
         None => client
-            .submit_job(&job.request, Some(path), None)
+            .submit_job(&job.request, Some(path))
             .await
             .map(|(task, _)| task),
     };

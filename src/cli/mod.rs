@@ -797,7 +797,7 @@ async fn submit_interruptibly(
     req: &VideoRequest,
     output: Option<&Path>,
 ) -> Result<(Task, Option<crate::journal::JobId>), Error> {
-    let submit = client.submit_job(req, output, None);
+    let submit = client.submit_job(req, output);
     tokio::pin!(submit);
     tokio::select! {
         result = &mut submit => result,

@@ -156,29 +156,27 @@ impl Client {
     /// journal, the job is recorded before the create is sent and the task id
     /// as soon as it arrives; a create with no answer is recorded in doubt.
     pub async fn submit(&self, request: &VideoRequest) -> Result<Task, Error> {
-        self.submit_job(request, None, None)
-            .await
-            .map(|(task, _)| task)
+        self.submit_job(request, None).await.map(|(task, _)| task)
     }
 
-    /// [`Client::submit`], recording the job's output path and key; returns
-    /// the task and the ledger's job id (with a ledger).
+    /// [`Client::submit`], recording the job's output path; returns the task
+    /// and the ledger's job id (with a ledger). Batch jobs, which have keys,
+    /// are claimed by the batch and sent with [`Client::create_recorded`].
     pub(crate) async fn submit_job(
         &self,
         request: &VideoRequest,
         output: Option<&Path>,
-        key: Option<&str>,
     ) -> Result<(Task, Option<JobId>), Error> {
         request.validate(self.provider())?;
         if self.inner.ledger.is_none() {
             return self.create(request).await.map(|task| (task, None));
         }
-        let (key, output) = (key.map(String::from), output.map(Path::to_path_buf));
+        let output = output.map(Path::to_path_buf);
         let request_owned = request.clone();
         let job = self
             .record(move |ledger, (provider, base_url)| {
                 ledger.before_create(&NewJob {
-                    key: key.as_deref(),
+                    key: None,
                     provider,
                     base_url: &base_url,
                     request: &request_owned,
@@ -447,7 +445,7 @@ impl Client {
         wait: &WaitOptions,
     ) -> Result<Generated, Error> {
         let path = path.as_ref();
-        let (created, job) = self.submit_job(request, Some(path), None).await?;
+        let (created, job) = self.submit_job(request, Some(path)).await?;
         self.finish(&created.id, job, path, wait, None).await
     }
 
