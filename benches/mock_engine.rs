@@ -26,6 +26,7 @@ fn create() -> MockRequest {
         query: None,
         headers,
         body: Bytes::from_static(BODY),
+        peer: None,
     }
 }
 

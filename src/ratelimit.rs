@@ -29,6 +29,11 @@ impl RateLimit {
         self
     }
 
+    /// The windows: (at most this many requests, in any span this long).
+    pub fn windows(&self) -> &[(u32, Duration)] {
+        &self.windows
+    }
+
     /// Magnific's documented limits, per IP: bursts of up to 50 requests a
     /// second, and on average 10 a second over two minutes (1200 per 120 s).
     pub fn magnific() -> Self {

@@ -909,3 +909,81 @@ async fn results_carry_a_silent_aac_track_when_audio_is_asked_for_at_24_fps() {
         assert!(decodes, "{provider}: ffmpeg decodes it without errors");
     }
 }
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_in_magnifics_words_past_a_burst() {
+    let mock = MockServer::builder()
+        .rate_limit(Provider::Magnific, seedance_mini::RateLimit::magnific())
+        .rate_limit_retry_after(true)
+        .start()
+        .await
+        .unwrap();
+    let list = "/v1/ai/video/seedance-2-mini";
+    let mut statuses = Vec::new();
+    for _ in 0..51 {
+        let (status, headers, body) = raw(&mock, "GET", list, &[MAGNIFIC_KEY], None).await;
+        statuses.push((status, headers.get("retry-after").cloned(), body));
+    }
+    assert!(statuses[..50].iter().all(|(s, _, _)| *s == StatusCode::OK));
+    let (status, retry_after, body) = &statuses[50];
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(*body, json!({ "message": "Too many requests" }));
+    assert_eq!(retry_after.as_ref().unwrap(), "1");
+    // Another provider is not limited.
+    let (status, _, _) = raw(
+        &mock,
+        "GET",
+        "/v1/videos/unknown",
+        &[("authorization", &bearer())],
+        None,
+    )
+    .await;
+    assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn spread_completions_finish_out_of_order() {
+    async fn finish_order(seed: u64) -> Vec<usize> {
+        let mock = MockServer::builder()
+            .seed(seed)
+            .lifecycle(Lifecycle::Clock {
+                in_progress_after: Duration::from_millis(10),
+                done_after: Duration::from_millis(100),
+            })
+            .lifecycle_spread(Duration::from_millis(600))
+            .start()
+            .await
+            .unwrap();
+        let client = mock.client(Provider::Anyfast).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..8 {
+            ids.push(
+                client
+                    .submit(&VideoRequest::new(format!("job {i}")))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let mut order = Vec::new();
+        let started = std::time::Instant::now();
+        while order.len() < ids.len() && started.elapsed() < Duration::from_secs(5) {
+            for (i, id) in ids.iter().enumerate() {
+                if !order.contains(&i)
+                    && client.get(id).await.unwrap().status == TaskStatus::Completed
+                {
+                    order.push(i);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        order
+    }
+    let order = finish_order(7).await;
+    assert_eq!(order.len(), 8, "every task finishes within the spread");
+    assert_ne!(
+        order,
+        (0..8).collect::<Vec<_>>(),
+        "a spread finishes out of order"
+    );
+}

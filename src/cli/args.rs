@@ -319,9 +319,19 @@ pub struct MockArgs {
     /// Inject a fault: ROUTE:KIND[:WHEN], e.g. `*:503:every=3` (repeatable).
     #[arg(long, value_name = "FAULT")]
     pub fault: Vec<String>,
-    /// Milliseconds until a task is in progress, then done.
-    #[arg(long, num_args = 2, value_names = ["IN_PROGRESS_MS", "DONE_MS"], default_values_t = [200, 1000])]
-    pub lifecycle_ms: Vec<u64>,
+    /// Milliseconds until a task is in progress, then done. DONE_MS may be
+    /// a range, such as 20000..40000: each task finishes at a time drawn
+    /// from the seed, so tasks finish out of order.
+    #[arg(long, num_args = 2, value_names = ["IN_PROGRESS_MS", "DONE_MS"], default_values = ["200", "1000"])]
+    pub lifecycle_ms: Vec<String>,
+    /// Play a provider's rate limit per client address, answering 429:
+    /// `magnific` (its documented 50/s bursts and 10/s over two minutes),
+    /// or PROVIDER=REQUESTS/SECS[,REQUESTS/SECS...] (repeatable).
+    #[arg(long, value_name = "LIMIT")]
+    pub rate_limit: Vec<String>,
+    /// Send `Retry-After` with the rate limit's 429s (no provider documents it).
+    #[arg(long)]
+    pub retry_after: bool,
     /// Secret that signs webhooks.
     #[arg(long)]
     pub webhook_secret: Option<String>,

@@ -893,16 +893,51 @@ async fn resolve_addr(addr: &str) -> Result<std::net::SocketAddr, Error> {
         .ok_or_else(|| Error::validation("--addr", format!("`{addr}` resolves to no address")))
 }
 
+/// `--lifecycle-ms IN_PROGRESS DONE[..LATEST]` as (in progress, done, latest done).
+fn lifecycle_ms(values: &[String]) -> Result<(u64, u64, u64), Error> {
+    let number = |text: &str| {
+        text.trim().parse::<u64>().map_err(|_| {
+            Error::validation(
+                "--lifecycle-ms",
+                format!("`{text}` is not a whole number of milliseconds"),
+            )
+        })
+    };
+    let (Some(first), Some(second)) = (values.first(), values.get(1)) else {
+        return Err(Error::validation("--lifecycle-ms", "takes two values"));
+    };
+    let in_progress = number(first)?;
+    let (done, latest) = match second.split_once("..") {
+        Some((low, high)) => (number(low)?, number(high)?),
+        None => (number(second)?, number(second)?),
+    };
+    if latest < done {
+        return Err(Error::validation(
+            "--lifecycle-ms",
+            format!("`{second}` ends before it starts"),
+        ));
+    }
+    Ok((in_progress, done, latest))
+}
+
 async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error> {
+    let lifecycle = lifecycle_ms(&args.lifecycle_ms)?;
     let mut builder = MockServer::builder()
         .addr(resolve_addr(&args.addr).await?)
         .video_ttl(Duration::from_secs(args.video_ttl))
         .max_tasks(args.max_tasks)
         .journal_size(args.journal_size)
         .lifecycle(Lifecycle::Clock {
-            in_progress_after: Duration::from_millis(args.lifecycle_ms[0]),
-            done_after: Duration::from_millis(args.lifecycle_ms[1]),
-        });
+            in_progress_after: Duration::from_millis(lifecycle.0),
+            done_after: Duration::from_millis(lifecycle.1),
+        })
+        .lifecycle_spread(Duration::from_millis(lifecycle.2 - lifecycle.1))
+        .rate_limit_retry_after(args.retry_after);
+    for limit in &args.rate_limit {
+        let (provider, limit) = crate::mock::RateLimits::parse_one(limit)
+            .map_err(|e| Error::validation("--rate-limit", e))?;
+        builder = builder.rate_limit(provider, limit);
+    }
     for key in &cli.api_keys {
         builder = builder.api_key(key);
     }
@@ -1004,12 +1039,21 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
                 writeln!(
                     stdout,
                     "tasks: in progress after {} ms, done after {} ms; ids from seed {seed}{}",
-                    args.lifecycle_ms[0],
-                    args.lifecycle_ms[1],
+                    lifecycle.0,
+                    match lifecycle.2 > lifecycle.1 {
+                        true => format!("{}..{}", lifecycle.1, lifecycle.2),
+                        false => lifecycle.1.to_string(),
+                    },
                     if args.seed.is_some() { "" } else { " (fresh; --seed repeats a run)" }
                 )?;
                 for fault in &args.fault {
                     writeln!(stdout, "fault: {fault}")?;
+                }
+                for limit in &args.rate_limit {
+                    writeln!(stdout, "rate limit: {limit}, per client address{}", match args.retry_after {
+                        true => ", with Retry-After",
+                        false => "",
+                    })?;
                 }
                 for (provider, url) in &upstreams {
                     writeln!(stdout, "{provider}: forwarded to {url}, checked against its document (/__mock/deviations)")?;

@@ -74,6 +74,11 @@ pub struct MockConfig {
     pub api_keys: Vec<String>,
     /// How tasks progress.
     pub lifecycle: Lifecycle,
+    /// On a clock lifecycle, each task finishes at a time drawn (from the
+    /// seed) uniformly between `done_after` and `done_after + lifecycle_spread`.
+    pub lifecycle_spread: Duration,
+    /// Providers' rate limits, played per client address.
+    pub rate_limits: super::RateLimits,
     /// Faults to inject.
     pub faults: Vec<Fault>,
     /// Secret for signing webhooks (raw or `whsec_` base64).
@@ -121,6 +126,8 @@ impl Default for MockConfig {
         Self {
             api_keys: vec![DEFAULT_API_KEY.to_string()],
             lifecycle: Lifecycle::default(),
+            lifecycle_spread: Duration::ZERO,
+            rate_limits: super::RateLimits::default(),
             faults: Vec::new(),
             webhook_secret: DEFAULT_WEBHOOK_SECRET.to_string(),
             webhook_retry_delays: vec![

@@ -41,6 +41,8 @@ pub struct MockRequest {
     pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
+    /// The client's address, when the host knows it (rate limits count per address).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Where result URLs live.
@@ -95,6 +97,7 @@ pub(crate) struct Shared {
     pub rng: Mutex<fastrand::Rng>,
     pub started: Instant,
     pub proxy: Option<Proxy>,
+    pub limits: super::ratelimit::Limits,
 }
 
 /// The mock engine. Cheap to clone; clones share all state.
@@ -148,7 +151,11 @@ impl Engine {
     fn build(config: MockConfig, proxy: Option<Proxy>) -> Self {
         Engine {
             shared: Arc::new(Shared {
-                tasks: Mutex::new(Tasks::new(config.max_tasks)),
+                tasks: Mutex::new({
+                    let mut tasks = Tasks::new(config.max_tasks);
+                    tasks.spread = !config.lifecycle_spread.is_zero();
+                    tasks
+                }),
                 faults: FaultTable::new(&config.faults),
                 journal: Mutex::new(Ring::new(config.journal_size)),
                 webhooks: Webhooks::new(
@@ -159,6 +166,7 @@ impl Engine {
                 rng: Mutex::new(fastrand::Rng::with_seed(config.seed)),
                 started: Instant::now(),
                 proxy,
+                limits: super::ratelimit::Limits::new(config.rate_limits.clone()),
                 config,
             }),
         }
@@ -277,6 +285,20 @@ impl Engine {
         };
         let operation = route.id();
         let behaviour = providers::of(route.provider());
+        if let Err(wait) = self
+            .shared
+            .limits
+            .admit(route.provider(), request.peer, Instant::now())
+        {
+            let mut response = behaviour.error(429, "Too many requests");
+            if self.shared.limits.retry_after() {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, secs.max(1).into());
+            }
+            return (Some(operation), Reply::now(response));
+        }
         // Auth first: a `Prefer` header does not get past a missing key.
         let keys = &self.config().api_keys;
         if let Some(refused) =
@@ -441,6 +463,11 @@ impl Engine {
         for _ in 0..ID_DRAWS {
             let id = behaviour.new_id(&mut lock(&self.shared.rng));
             let (mut task, reply) = behaviour.create(resolution, &body, &id);
+            let spread = self.config().lifecycle_spread;
+            if !spread.is_zero() {
+                task.late = spread.mul_f64(lock(&self.shared.rng).f64());
+            }
+            let late = task.late;
             let announces = task.webhook_url.is_some();
             if announces {
                 task.base_url = base();
@@ -449,7 +476,7 @@ impl Engine {
             match self.lock_tasks().insert(task, self.config().lifecycle) {
                 Ok(()) => {
                     if announces {
-                        self.schedule_announcements(id);
+                        self.schedule_announcements(id, late);
                     }
                     return json_bytes(200, "application/json", reply);
                 }
@@ -571,7 +598,7 @@ impl Engine {
 
     /// On a clock lifecycle, looks at the task when each phase is due, so
     /// webhooks go out without anyone polling.
-    fn schedule_announcements(&self, id: Arc<str>) {
+    fn schedule_announcements(&self, id: Arc<str>, late: Duration) {
         let (
             super::config::Lifecycle::Clock {
                 in_progress_after,
@@ -589,7 +616,7 @@ impl Engine {
         runtime.spawn(async move {
             for wait in [
                 in_progress_after,
-                done_after.saturating_sub(in_progress_after),
+                (done_after + late).saturating_sub(in_progress_after),
             ] {
                 tokio::time::sleep(wait).await;
                 let mut tasks = engine.lock_tasks();

@@ -30,6 +30,7 @@ mod faults;
 mod journal;
 mod providers;
 mod proxy;
+mod ratelimit;
 mod respond;
 mod router;
 mod server;
@@ -50,6 +51,7 @@ pub use engine::{Engine, MockRequest, Reply};
 pub use faults::{Fault, FaultKind, FaultParseError, Trigger};
 pub use journal::JournalEntry;
 pub use proxy::{Deviation, MAX_UPSTREAM_BODY};
+pub use ratelimit::{RateLimits, MAX_ADDRESSES};
 pub use state::Outcome;
 pub use webhooks::Delivery;
 
@@ -85,6 +87,26 @@ impl MockBuilder {
     /// How tasks progress.
     pub fn lifecycle(mut self, lifecycle: Lifecycle) -> Self {
         self.config.lifecycle = lifecycle;
+        self
+    }
+
+    /// Spreads each clock task's completion uniformly over `spread` past
+    /// the lifecycle's done time, drawn from the seed: tasks finish out of
+    /// order, as a real batch's do.
+    pub fn lifecycle_spread(mut self, spread: Duration) -> Self {
+        self.config.lifecycle_spread = spread;
+        self
+    }
+
+    /// Plays `limit` for `provider`, per client address (see [`RateLimits`]).
+    pub fn rate_limit(mut self, provider: crate::Provider, limit: crate::RateLimit) -> Self {
+        self.config.rate_limits.limits.push((provider, limit));
+        self
+    }
+
+    /// Whether a 429 from the rate limit carries `Retry-After`.
+    pub fn rate_limit_retry_after(mut self, on: bool) -> Self {
+        self.config.rate_limits.retry_after = on;
         self
     }
 

@@ -106,6 +106,7 @@ async fn read_body(
 async fn answer(
     engine: Engine,
     budget: Arc<Semaphore>,
+    peer: std::net::IpAddr,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, DropConnection> {
     let limit = engine.config().body_limit;
@@ -144,6 +145,7 @@ async fn answer(
         query: parts.uri.query().map(String::from),
         headers: parts.headers,
         body,
+        peer: Some(peer),
     };
     let reply = match engine.proxied(&request) {
         Some(route) => engine.forward(route, request).await,
@@ -187,7 +189,7 @@ pub(crate) async fn serve(listener: TcpListener, engine: Engine, mut stop: watch
             },
             _ = stop.changed() => return,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => {
                     backoff = Duration::from_millis(5);
@@ -208,8 +210,9 @@ pub(crate) async fn serve(listener: TcpListener, engine: Engine, mut stop: watch
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service =
-                service_fn(move |request| answer(engine.clone(), budget.clone(), request));
+            let service = service_fn(move |request| {
+                answer(engine.clone(), budget.clone(), peer.ip(), request)
+            });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)

@@ -65,6 +65,9 @@ pub(crate) struct TaskRecord {
     pub action: &'static str,
     pub created: Instant,
     pub created_unix: u64,
+    /// On a clock lifecycle, how much later than `done_after` this task
+    /// finishes (drawn from the seed when the mock spreads completions).
+    pub late: Duration,
     pub reads: u32,
     pub outcome: Outcome,
     /// Set by the admin API: the phase to report from now on.
@@ -101,6 +104,7 @@ impl TaskRecord {
             action: "generate",
             created: Instant::now(),
             created_unix: unix_now(),
+            late: Duration::ZERO,
             reads: 0,
             outcome: Outcome::from_prompt(prompt.unwrap_or_default()),
             forced: None,
@@ -118,7 +122,7 @@ impl TaskRecord {
                 done_after,
             } => {
                 let age = self.created.elapsed();
-                if age >= done_after {
+                if age >= done_after + self.late {
                     Phase::Completed
                 } else if age >= in_progress_after {
                     Phase::InProgress
@@ -182,6 +186,9 @@ pub(crate) struct Tasks {
     /// Whether the admin API ever forced a phase (then only the task itself
     /// says whether it is finished).
     forced_any: bool,
+    /// Whether clock tasks finish in a spread (then a younger task may be
+    /// finished while an older one is not).
+    pub spread: bool,
     pub evicted: u64,
 }
 
@@ -201,6 +208,7 @@ impl Tasks {
             order: VecDeque::new(),
             cap: cap.max(1),
             forced_any: false,
+            spread: false,
             evicted: 0,
         }
     }
@@ -226,7 +234,13 @@ impl Tasks {
                     self.evicted += 1;
                     continue;
                 }
-                // Unfinished on schedule: every younger task is unfinished too.
+                // Unfinished on schedule: every younger task is unfinished
+                // too, unless completions are spread.
+                Some(_) if self.spread => {
+                    self.order.push_back(slot);
+                    looked += 1;
+                    continue;
+                }
                 Some(_) => {
                     self.order.push_back(slot);
                     break;
@@ -249,7 +263,7 @@ impl Tasks {
             looked += 1;
             // On the clock, an unfinished task that keeps to its schedule
             // means every younger one is unfinished too: stop looking.
-            if on_schedule && matches!(lifecycle, Lifecycle::Clock { .. }) {
+            if on_schedule && !self.spread && matches!(lifecycle, Lifecycle::Clock { .. }) {
                 break;
             }
         }
@@ -260,7 +274,7 @@ impl Tasks {
         }
         let done_at = match lifecycle {
             Lifecycle::Clock { done_after, .. } if task.outcome != Outcome::Stuck => {
-                Some(task.created + done_after)
+                Some(task.created + done_after + task.late)
             }
             _ => None,
         };

@@ -39,6 +39,7 @@ impl Respond for MockResponder {
             query: request.url.query().map(String::from),
             headers: request.headers.clone(),
             body: Bytes::from(request.body.clone()),
+            peer: None,
         });
         let (response, delay) = match reply {
             Reply::Respond { response, delay } => (response, delay),
