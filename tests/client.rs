@@ -597,3 +597,48 @@ async fn slow_steady_downloads_are_not_cut_by_the_request_timeout() {
         assert_eq!(file.bytes, 10 * 1024, "{provider}");
     }
 }
+
+#[tokio::test]
+async fn a_result_url_on_another_origin_is_not_counted_against_the_rate_limit() {
+    let api = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    let id = "046b6c7f-0b8a-43b9-b35d-6489e6daee91";
+    let body = serde_json::json!({
+        "data": { "task_id": id, "status": "COMPLETED", "generated": [format!("{}/video.mp4", cdn.uri())] }
+    });
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/ai/video/seedance-2-mini/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/video.mp4"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![0u8; 64]))
+        .expect(2)
+        .mount(&cdn)
+        .await;
+    // Two API calls a minute: a get, two downloads from the CDN, and a
+    // second get must all go at once.
+    let client = Client::builder(Provider::Magnific)
+        .api_key(KEY)
+        .base_url(api.uri())
+        .rate_limit(seedance_mini::RateLimit::new().window(2, Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let quick = Duration::from_secs(5);
+    let task = tokio::time::timeout(quick, client.get(id))
+        .await
+        .unwrap()
+        .unwrap();
+    for name in ["a.mp4", "b.mp4"] {
+        tokio::time::timeout(quick, client.download(&task, dir.path().join(name)))
+            .await
+            .expect("a CDN download waits for no API window")
+            .unwrap();
+    }
+    tokio::time::timeout(quick, client.get(id))
+        .await
+        .expect("the second get fits the window")
+        .unwrap();
+}

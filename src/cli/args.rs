@@ -169,7 +169,7 @@ pub enum Command {
         all: bool,
     },
     /// Run the mock server until interrupted.
-    Mock(MockArgs),
+    Mock(Box<MockArgs>),
     /// Work with OpenAPI documents.
     #[command(subcommand)]
     Spec(SpecCommand),

@@ -132,7 +132,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A client-side rate limit, such as [`RateLimit::magnific`].
+    /// A client-side rate limit, such as [`RateLimit::magnific`]. With or
+    /// without one, a 429 slows every call of the client (and its clones)
+    /// down, and quiet seconds bring the pace back.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
         self
@@ -231,7 +233,7 @@ impl ClientBuilder {
                 download,
                 context,
                 retry: self.retry,
-                limiter: self.rate_limit.map(Limiter::new),
+                limiter: Limiter::new(self.rate_limit.unwrap_or_default()),
                 journal: self.journal,
                 ledger: self.ledger,
                 base_url,

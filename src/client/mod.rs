@@ -18,6 +18,7 @@ use crate::api::hooks::{apply_overrides, read_capped, with_overrides, RequestOpt
 use crate::download::{self, DownloadProgress, Downloaded};
 use crate::error::MAX_ERROR_BODY;
 use crate::journal::{JobId, Journal, Ledger, NewJob};
+use crate::provider::VideoSource;
 use crate::providers::{from_status, Backend, Video};
 use crate::ratelimit::Limiter;
 use crate::retry::{self, Safety};
@@ -44,7 +45,7 @@ struct Inner {
     download: reqwest::Client,
     context: RequestContext,
     retry: RetryPolicy,
-    limiter: Option<Limiter>,
+    limiter: Limiter,
     /// The journal, for the batch's claims and the readers, when it is one.
     journal: Option<Journal>,
     /// What this client notifies as a job moves.
@@ -135,10 +136,26 @@ impl Client {
         }
     }
 
-    async fn throttle(&self) {
-        if let Some(limiter) = &self.inner.limiter {
-            limiter.acquire().await;
+    /// Sends one API call under the rate limit, and tells the limit how
+    /// it was answered (a 429 slows every call down).
+    async fn paced<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        self.inner.limiter.acquire().await;
+        let result = call.await;
+        match &result {
+            Err(Error::RateLimited { retry_after, .. }) => {
+                self.inner.limiter.limited(*retry_after).await
+            }
+            _ => self.inner.limiter.answered().await,
         }
+        result
+    }
+
+    /// The 429s this client (and its clones) has been answered so far.
+    pub async fn rate_limited_count(&self) -> u64 {
+        self.inner.limiter.limited_count().await
     }
 
     /// The journal this client records in, if any.
@@ -244,10 +261,7 @@ impl Client {
             Safety::NotIdempotent,
             self.provider(),
             "submit",
-            || async {
-                self.throttle().await;
-                self.inner.backend.create(request).await
-            },
+            || self.paced(self.inner.backend.create(request)),
         );
         let task = with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
@@ -272,8 +286,7 @@ impl Client {
     }
 
     async fn get_once(&self, id: &str) -> Result<Task, Error> {
-        self.throttle().await;
-        self.inner.backend.get(id).await
+        self.paced(self.inner.backend.get(id)).await
     }
 
     /// Tasks (Magnific only): all of them, or those of one resolution.
@@ -284,10 +297,7 @@ impl Client {
             Safety::Idempotent,
             self.provider(),
             "list",
-            || async {
-                self.throttle().await;
-                self.inner.backend.list(resolution).await
-            },
+            || self.paced(self.inner.backend.list(resolution)),
         );
         with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
@@ -344,9 +354,16 @@ impl Client {
             self.provider(),
             "download",
             || async {
-                self.throttle().await;
                 tracing::info!(path = %path.display(), "download started");
-                match self.inner.backend.video(task).await {
+                // The content endpoint is an API call, under the rate limit;
+                // a result URL is read in `fetch`, paced only on the API's origin.
+                let video = match self.provider().spec().video {
+                    VideoSource::ContentEndpoint => {
+                        self.paced(self.inner.backend.video(task)).await
+                    }
+                    VideoSource::ResultUrl => self.inner.backend.video(task).await,
+                };
+                match video {
                     Ok(Video::Url(url)) => self.fetch(url, path, progress).await,
                     Ok(Video::Stream(content)) => {
                         let length = content
@@ -410,6 +427,7 @@ impl Client {
             if url.origin() == self.inner.origin.origin() {
                 self.inner.context.apply_headers(&mut request);
                 apply_overrides(&mut request);
+                self.inner.limiter.acquire().await;
             }
             let mut response = self.inner.download.execute(request).await?;
             let status = response.status();
