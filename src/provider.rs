@@ -53,4 +53,10 @@ pub struct ProviderSpec {
     pub result_url_ttl: Option<Duration>,
     /// Where the video comes from.
     pub video: VideoSource,
+    /// Whether one call lists every task's status (a batch then watches
+    /// all its tasks with that call instead of one get each).
+    pub lists_tasks: bool,
+    /// The documented rate limit, as windows of (at most N requests, in any
+    /// span this long); empty when none is documented.
+    pub rate_limit: &'static [(u32, Duration)],
 }

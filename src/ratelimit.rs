@@ -37,9 +37,14 @@ impl RateLimit {
     /// Magnific's documented limits, per IP: bursts of up to 50 requests a
     /// second, and on average 10 a second over two minutes (1200 per 120 s).
     pub fn magnific() -> Self {
-        Self::new()
-            .window(50, Duration::from_secs(1))
-            .window(1200, Duration::from_secs(120))
+        Self::documented(crate::Provider::Magnific)
+    }
+
+    /// The limit a provider documents (none: no window).
+    pub fn documented(provider: crate::Provider) -> Self {
+        Self {
+            windows: provider.spec().rate_limit.to_vec(),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! the edited file again finds those jobs in the [`Journal`](crate::Journal)
 //! and pays only for the new ones. A changed prompt is a new job.
 
+mod pipeline;
 pub(crate) mod runner;
 
 use std::collections::HashMap;

@@ -15,8 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-
 use super::BatchJob;
 use crate::journal::{unix_now, Claim, JobId, JobRecord, JobState, Replace};
 use crate::{Client, Error, Provider, WaitOptions};
@@ -26,8 +24,11 @@ use crate::{Client, Error, Provider, WaitOptions};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BatchOptions {
-    /// Jobs running at once (at least 1).
+    /// Jobs prepared and created at once, and downloads at once (at least 1).
     pub concurrency: usize,
+    /// Tasks waiting at the providers at once (at least 1): a job is not
+    /// created while this many are unfinished.
+    pub max_in_flight: usize,
     /// How each job waits.
     pub wait: WaitOptions,
     /// Send again the jobs whose earlier create is in doubt (it may have
@@ -41,11 +42,13 @@ pub struct BatchOptions {
 }
 
 impl BatchOptions {
-    /// Four jobs at a time, each waiting as `wait` says; nothing re-sent,
+    /// Sixteen creates and downloads at a time, up to 1,000 tasks waiting
+    /// at the providers, each for at most `wait.max_wait`; nothing re-sent,
     /// whole files trusted.
     pub fn new(wait: WaitOptions) -> Self {
         BatchOptions {
-            concurrency: 4,
+            concurrency: 16,
+            max_in_flight: 1000,
             wait,
             resubmit_in_doubt: false,
             retry_failed: false,
@@ -53,9 +56,15 @@ impl BatchOptions {
         }
     }
 
-    /// Jobs running at once (at least 1).
+    /// Jobs prepared and created at once, and downloads at once (at least 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
+        self
+    }
+
+    /// Tasks waiting at the providers at once (at least 1).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
         self
     }
 
@@ -182,6 +191,13 @@ pub enum BatchEvent {
 pub type OnEvent = Arc<dyn Fn(BatchEvent) + Send + Sync>;
 
 impl JobOutcome {
+    pub(crate) fn failed(error: Error) -> Self {
+        JobOutcome::Failed {
+            task_id: None,
+            error,
+        }
+    }
+
     /// `done`, `skipped`, `failed`, `in_doubt` or `expired`.
     pub fn word(&self) -> &'static str {
         match self {
@@ -193,7 +209,7 @@ impl JobOutcome {
         }
     }
 
-    fn event(&self, job: &BatchJob) -> BatchEvent {
+    pub(crate) fn event(&self, job: &BatchJob) -> BatchEvent {
         let (task_id, error) = match self {
             JobOutcome::Done { task_id, .. } | JobOutcome::Expired { task_id } => {
                 (Some(task_id.clone()), None)
@@ -213,8 +229,9 @@ impl JobOutcome {
 }
 
 /// Runs `jobs`, writing each into `out_dir`, with one client per provider
-/// (sharing one journal), at most `options.concurrency` at a time. Returns
-/// each job's outcome, in the jobs' order.
+/// (sharing one journal): creates paced by each client's rate limit, one
+/// completion detector for all tasks, and a pool of downloads (see
+/// the module `batch::pipeline`). Returns each job's outcome, in the jobs' order.
 pub async fn run(
     clients: &HashMap<Provider, Client>,
     jobs: &[BatchJob],
@@ -222,46 +239,7 @@ pub async fn run(
     options: &BatchOptions,
     on_event: OnEvent,
 ) -> Vec<JobOutcome> {
-    // Magnific can find an in-doubt task through its list endpoint.
-    for client in clients.values() {
-        if let Err(e) = client.reconcile_in_doubt().await {
-            tracing::warn!(provider = %client.provider(), error = %e, "could not reconcile in-doubt creates");
-        }
-    }
-    let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
-    crate::download::remove_stale_parts(out_dir, &names);
-    let halted = AtomicBool::new(false);
-    let mut outcomes: Vec<(usize, JobOutcome)> =
-        futures_util::stream::iter(jobs.iter().enumerate())
-            .map(|(index, job)| {
-                let on_event = on_event.clone();
-                let halted = &halted;
-                async move {
-                    let run = Run {
-                        out_dir,
-                        options,
-                        on_event: &on_event,
-                        halted,
-                    };
-                    let outcome = match clients.get(&job.provider) {
-                        Some(client) => run_job(client, job, &run).await,
-                        None => JobOutcome::Failed {
-                            task_id: None,
-                            error: Error::validation(
-                                "provider",
-                                format!("no client for {}", job.provider),
-                            ),
-                        },
-                    };
-                    on_event(outcome.event(job));
-                    (index, outcome)
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
-    outcomes.sort_by_key(|(index, _)| *index);
-    outcomes.into_iter().map(|(_, o)| o).collect()
+    super::pipeline::run(clients, jobs, out_dir, options, on_event).await
 }
 
 /// The file is there and as long as the journal says it was written.
@@ -276,32 +254,54 @@ fn file_is_whole(path: &Path, record: &JobRecord) -> bool {
 pub(crate) const HALTED: &str = "not sent: the journal failed earlier in this run";
 
 /// What every job of one run shares.
-struct Run<'a> {
-    out_dir: &'a Path,
-    options: &'a BatchOptions,
-    on_event: &'a OnEvent,
+pub(crate) struct Run<'a> {
+    pub out_dir: &'a Path,
+    pub options: &'a BatchOptions,
+    pub on_event: &'a OnEvent,
     /// Set once a journal write failed: no further create is sent.
-    halted: &'a AtomicBool,
+    pub halted: &'a AtomicBool,
 }
 
 impl Run<'_> {
     /// Notes a journal failure, which stops the spend for the rest of the run.
-    fn check(&self, error: &Error) {
+    pub(crate) fn check(&self, error: &Error) {
         if error.is_journal() && !self.halted.swap(true, Ordering::SeqCst) {
             tracing::error!(error = %error, "the journal failed: no further create is sent");
         }
     }
 }
 
-async fn run_job(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOutcome {
-    let outcome = run_job_inner(client, job, run).await;
-    if let JobOutcome::Failed { error, .. } = &outcome {
-        run.check(error);
-    }
-    outcome
+/// Where a job stands once it has been matched against the journal and,
+/// if it needed one, its create was sent.
+pub(crate) enum Step {
+    /// Nothing more to do: how it ended.
+    Ended(JobOutcome),
+    /// A task to wait for and download (created now, or resumed).
+    Track {
+        /// The task.
+        task_id: String,
+        /// Its row in the journal.
+        job: Option<JobId>,
+        /// Picked up from an earlier run (it may be done already).
+        resumed: bool,
+    },
 }
 
-async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOutcome {
+/// Matches `job` against the journal and, when it needs one, claims it
+/// and sends its create. 429s on the create are waited out (the client's
+/// pace halves with each): the provider refused it, so nothing was made.
+pub(crate) async fn prepare(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
+    let step = prepare_inner(client, job, run).await;
+    if let Step::Ended(JobOutcome::Failed { error, .. }) = &step {
+        run.check(error);
+    }
+    step
+}
+
+/// Creates refused with 429 that a job sends again before it gives up.
+const RATE_LIMITED_TRIES: u32 = 8;
+
+async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
     let (options, on_event) = (run.options, run.on_event);
     let path = run.out_dir.join(&job.output);
     let mut prior = match client.journal().map(|j| {
@@ -311,27 +311,15 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
         })
     }) {
         Some(Err(error)) => {
-            return JobOutcome::Failed {
+            return Step::Ended(JobOutcome::Failed {
                 task_id: None,
                 error,
-            }
+            })
         }
         Some(Ok(prior)) => prior,
         None => None,
     };
-    let wait = {
-        let on_event = on_event.clone();
-        let (line, output) = (job.line, job.output.clone());
-        options.wait.clone().also_on_progress(move |t| {
-            on_event(BatchEvent::Status {
-                line,
-                output: output.clone(),
-                task_id: t.id.clone(),
-                status: t.status.as_word(),
-                progress: t.progress,
-            })
-        })
-    };
+    let mut limited = 0;
     let waited_since = std::time::Instant::now();
     loop {
         let vouched = prior
@@ -340,7 +328,7 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
         // Files are the last word: a whole video at the path is this job's,
         // whether or not a journal (this one, or any) recorded it.
         if vouched || (!options.force && crate::download::is_whole_mp4(&path)) {
-            return JobOutcome::Skipped { file: path };
+            return Step::Ended(JobOutcome::Skipped { file: path });
         }
         let mut reread = None;
         if let Some(prior) = &prior {
@@ -351,20 +339,20 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                         .error
                         .clone()
                         .unwrap_or_else(|| "failed in an earlier run".into());
-                    return JobOutcome::Failed {
+                    return Step::Ended(JobOutcome::Failed {
                         task_id: Some(task_id.clone()),
                         error: Error::validation(
                             "task",
                             format!("{why} (--retry-failed sends it again, as a new paid create)"),
                         ),
-                    };
+                    });
                 }
                 // Asked to retry: a new create, below.
                 (Some(_), JobState::Failed) => {}
                 (Some(task_id), _) if prior.expired(now) => {
-                    return JobOutcome::Expired {
+                    return Step::Ended(JobOutcome::Expired {
                         task_id: task_id.clone(),
-                    };
+                    });
                 }
                 // Another process holds the job (creating it, or waiting for
                 // and downloading its task): its result is waited for, never
@@ -374,10 +362,10 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                     {
                         Ok(next) => reread = Some(next),
                         Err(error) => {
-                            return JobOutcome::Failed {
+                            return Step::Ended(JobOutcome::Failed {
                                 task_id: prior.task_id.clone(),
                                 error,
-                            }
+                            })
                         }
                     }
                 }
@@ -387,14 +375,18 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                         output: job.output.clone(),
                         task_id: task_id.clone(),
                     });
-                    return finish(client, task_id, Some(prior.id), &path, &wait).await;
+                    return Step::Track {
+                        task_id: task_id.clone(),
+                        job: Some(JobId(prior.id)),
+                        resumed: true,
+                    };
                 }
                 (None, JobState::InDoubt | JobState::Submitting) if !options.resubmit_in_doubt => {
-                    return JobOutcome::InDoubt {
+                    return Step::Ended(JobOutcome::InDoubt {
                         reason: prior.error.clone().unwrap_or_else(|| {
                             "the process stopped while the create was being sent".into()
                         }),
-                    };
+                    });
                 }
                 // Rejected (nothing was made), or in doubt and asked to re-send.
                 (None, _) => {}
@@ -405,7 +397,7 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
             continue;
         }
         if run.halted.load(Ordering::SeqCst) {
-            return JobOutcome::Failed {
+            return Step::Ended(JobOutcome::Failed {
                 task_id: None,
                 error: Error::Journal {
                     path: client
@@ -414,26 +406,35 @@ async fn run_job_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> JobOut
                         .unwrap_or_default(),
                     message: HALTED.into(),
                 },
-            };
+            });
         }
         let Some(journal) = client.journal() else {
-            return submit(client, job, &path, None, &wait, run).await;
+            return submit(client, job, &path, None, run).await;
         };
         let replace = Replace {
             in_doubt: options.resubmit_in_doubt,
             failed: options.retry_failed,
         };
         match claim(journal, client, job, &path, replace).await {
-            Ok(Claim::Claimed(id)) => {
-                return submit(client, job, &path, Some(id), &wait, run).await
-            }
+            Ok(Claim::Claimed(id)) => match submit(client, job, &path, Some(id), run).await {
+                Step::Ended(JobOutcome::Failed {
+                    error: Error::RateLimited { .. },
+                    ..
+                }) if limited < RATE_LIMITED_TRIES => {
+                    // Refused, so nothing was made: the row says so, and
+                    // the job is claimed again at the slower pace.
+                    limited += 1;
+                    prior = journal.job(id).ok().flatten();
+                }
+                step => return step,
+            },
             // Taken meanwhile, by another process or an earlier answer.
             Ok(Claim::Held(row)) => prior = Some(*row),
             Err(error) => {
-                return JobOutcome::Failed {
+                return Step::Ended(JobOutcome::Failed {
                     task_id: None,
                     error,
-                }
+                })
             }
         }
     }
@@ -553,16 +554,15 @@ async fn await_owner(
     }
 }
 
-/// Sends the create for a claimed job (or, with no journal, for the job),
-/// then waits and downloads.
+/// Sends the create for a claimed job (or, with no journal, for the job):
+/// the task to track, or how the job ended.
 async fn submit(
     client: &Client,
     job: &BatchJob,
     path: &Path,
     claimed: Option<i64>,
-    wait: &WaitOptions,
     run: &Run<'_>,
-) -> JobOutcome {
+) -> Step {
     let on_event = run.on_event;
     let sent = match claimed {
         Some(id) => client.create_recorded(&job.request, JobId(id)).await,
@@ -578,7 +578,11 @@ async fn submit(
                 output: job.output.clone(),
                 task_id: task.id.clone(),
             });
-            finish(client, &task.id, claimed, path, wait).await
+            Step::Track {
+                task_id: task.id,
+                job: claimed.map(JobId),
+                resumed: false,
+            }
         }
         Err(error) => {
             run.check(&error);
@@ -597,7 +601,7 @@ async fn submit(
             }
             let record =
                 claimed.and_then(|id| client.journal().and_then(|j| j.job(id).ok().flatten()));
-            match record {
+            Step::Ended(match record {
                 Some(record) if record.state == JobState::InDoubt => JobOutcome::InDoubt {
                     reason: error.to_string(),
                 },
@@ -605,30 +609,7 @@ async fn submit(
                     task_id: error.task_id().map(String::from),
                     error,
                 },
-            }
+            })
         }
-    }
-}
-
-async fn finish(
-    client: &Client,
-    task_id: &str,
-    job: Option<i64>,
-    path: &Path,
-    wait: &WaitOptions,
-) -> JobOutcome {
-    match client
-        .finish(task_id, job.map(JobId), path, wait, None)
-        .await
-    {
-        Ok(done) => JobOutcome::Done {
-            task_id: done.task.id,
-            file: done.file.path,
-            bytes: done.file.bytes,
-        },
-        Err(error) => JobOutcome::Failed {
-            task_id: Some(task_id.to_string()),
-            error,
-        },
     }
 }

@@ -74,6 +74,19 @@ pub struct Cli {
     )]
     pub extra_headers: Vec<String>,
 
+    /// The pace of every API call of the run, per provider: `documented`
+    /// (the provider's own limit: Magnific's 50/s bursts and 10/s over two
+    /// minutes; none is known for the others), `none`, or
+    /// REQUESTS/SECS[,REQUESTS/SECS...]. A 429 slows it further either way.
+    #[arg(
+        long = "pace",
+        global = true,
+        help_heading = "Global options",
+        value_name = "LIMIT",
+        default_value = "documented"
+    )]
+    pub pace: String,
+
     /// The journal of paid tasks [default: $SEEDANCE_MINI_HOME/journal.sqlite3,
     /// else the platform's data directory; none with --mock].
     #[arg(
@@ -270,9 +283,15 @@ pub struct BatchArgs {
     /// Where the videos go (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Jobs running at once (at least 1).
-    #[arg(long, default_value_t = 4, value_parser = parse_at_least_one)]
+    /// Creates and downloads at once (at least 1). Waiting for the videos
+    /// holds no slot: tasks at the provider are bounded by --max-in-flight,
+    /// and the pace of all API calls by --pace.
+    #[arg(long, default_value_t = 16, value_parser = parse_at_least_one)]
     pub concurrency: usize,
+    /// Tasks waiting at the providers at once (at least 1); a job is created
+    /// only when fewer are unfinished.
+    #[arg(long, default_value_t = 1000, value_parser = parse_at_least_one, value_name = "N")]
+    pub max_in_flight: usize,
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
     pub resubmit_in_doubt: bool,

@@ -59,6 +59,7 @@ pub(crate) async fn run(
     }
     let options = BatchOptions::new(wait)
         .concurrency(args.concurrency)
+        .max_in_flight(args.max_in_flight)
         .resubmit_in_doubt(args.resubmit_in_doubt)
         .retry_failed(args.retry_failed)
         .force(args.force);

@@ -198,15 +198,24 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         ) => journal.job_by_task_id(id)?,
         _ => None,
     };
-    let client = match &known {
-        Some(row) => client_for_row(&endpoints, row, journal.clone())?,
-        None => make_client(
+    // Made only for the commands on one task or one provider: a batch or a
+    // sync makes a client per provider its work names, and needs no key
+    // for --provider unless that is one of them.
+    let client = match (&cli.command, &known) {
+        (Command::Batch(_) | Command::Tasks { .. }, _) => None,
+        (_, Some(row)) => Some(client_for_row(&endpoints, row, journal.clone())?),
+        (_, None) => Some(make_client(
             cli,
             &endpoints,
             cli.provider,
             mock.as_ref(),
             journal.clone(),
-        )?,
+        )?),
+    };
+    let client = || {
+        client
+            .clone()
+            .ok_or_else(|| Error::validation("command", "takes no single client"))
     };
     let progress = Progress::new(cli.quiet || cli.json);
     let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
@@ -217,13 +226,15 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         out,
     };
     match &cli.command {
-        Command::Generate(args) => generate(&session, &client, args, waits(&args.wait_args)?).await,
+        Command::Generate(args) => {
+            generate(&session, &client()?, args, waits(&args.wait_args)?).await
+        }
         Command::Status { id } => {
-            out.task(&client.get(id).await?, &Asked::default(), None);
+            out.task(&client()?.get(id).await?, &Asked::default(), None);
             Ok(0)
         }
         Command::List { resolution } => {
-            out.tasks(&client.list(*resolution).await?);
+            out.tasks(&client()?.list(*resolution).await?);
             Ok(0)
         }
         Command::Wait {
@@ -232,6 +243,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             output,
             force,
         } => {
+            let client = client()?;
             if let Some(path) = output {
                 check_output(path, *force)?;
                 let job = match client.journal() {
@@ -259,6 +271,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Download { id, output, force } => {
+            let client = client()?;
             check_output(output, *force)?;
             let task = client.get(id).await?;
             // A failed task has nothing to fetch: that is the task's
@@ -570,14 +583,11 @@ fn make_client(
             .build()?
     } else {
         let endpoint = endpoints.resolve(provider)?;
-        let builder = builder.api_key(endpoint.key);
+        let builder = builder
+            .api_key(endpoint.key)
+            .rate_limit(client_rate_limit(&cli.pace, provider)?);
         match endpoint.base_url {
             Some(url) => builder.base_url(url).build()?,
-            // Magnific's own endpoint: keep to its documented rate limit, so
-            // a batch waits instead of collecting 429s.
-            None if provider == crate::Provider::Magnific => {
-                builder.rate_limit(crate::RateLimit::magnific()).build()?
-            }
             None => builder.build()?,
         }
     };
@@ -891,6 +901,17 @@ async fn resolve_addr(addr: &str) -> Result<std::net::SocketAddr, Error> {
     found
         .next()
         .ok_or_else(|| Error::validation("--addr", format!("`{addr}` resolves to no address")))
+}
+
+/// The global `--pace`: `documented`, `none`, or windows.
+fn client_rate_limit(spec: &str, provider: crate::Provider) -> Result<crate::RateLimit, Error> {
+    match spec.trim() {
+        "documented" => Ok(crate::RateLimit::documented(provider)),
+        "none" => Ok(crate::RateLimit::new()),
+        windows => crate::mock::RateLimits::parse_one(&format!("{provider}={windows}"))
+            .map(|(_, limit)| limit)
+            .map_err(|e| Error::validation("--pace", format!("{e}; or `documented`, `none`"))),
+    }
 }
 
 /// `--lifecycle-ms IN_PROGRESS DONE[..LATEST]` as (in progress, done, latest done).

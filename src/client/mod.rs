@@ -477,30 +477,11 @@ impl Client {
         wait: &WaitOptions,
         progress: Option<DownloadProgress<'_>>,
     ) -> Result<Generated, Error> {
-        let ledger = self.inner.ledger.clone().zip(job);
-        let after = |source: Error| async {
-            if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
-                let (note, for_good) = (source.to_string(), matches!(source, Error::TaskFailed(_)));
-                if let Err(e) = self
-                    .record(move |l, _| l.failed(job, &note, for_good))
-                    .await
-                {
-                    tracing::warn!(task_id, error = %e, "could not record the failure");
-                }
-            }
-            match source {
-                e @ (Error::TaskFailed(_) | Error::ExceededMaxWait { .. }) => e,
-                source => Error::AfterSubmit {
-                    task_id: task_id.to_string(),
-                    source: Box::new(source),
-                },
-            }
-        };
         // A poll's status is written on the blocking pool without holding up
         // the wait; the writes are awaited before the next step, so they
         // land in order.
         let polls: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let wait = match ledger {
+        let wait = match self.inner.ledger.clone().zip(job) {
             Some((ledger, job)) => {
                 let polls = polls.clone();
                 wait.clone().also_on_progress(move |t| {
@@ -520,6 +501,76 @@ impl Client {
         for write in pending {
             let _ = write.await;
         }
+        self.conclude(task_id, waited, job, path, progress).await
+    }
+
+    /// Records a finished task's last status under `job` (a batch's
+    /// completion detector saw it), then downloads it as
+    /// [`Client::conclude`] does.
+    pub(crate) async fn conclude_polled(
+        &self,
+        task: Task,
+        job: Option<JobId>,
+        path: &Path,
+    ) -> Result<Generated, Error> {
+        if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
+            let seen = task.clone();
+            if let Err(e) = self.record(move |l, _| l.polled(job, &seen)).await {
+                tracing::warn!(task_id = %task.id, error = %e, "could not record the status");
+            }
+        }
+        let id = task.id.clone();
+        let waited = match task.status {
+            TaskStatus::Completed => Ok(task),
+            ref s if s.is_failure() => Err(Error::TaskFailed(Box::new(task))),
+            _ => Err(Error::validation(
+                "task",
+                format!("{id} is {}, not finished", task.status),
+            )),
+        };
+        self.conclude(&id, waited, job, path, None).await
+    }
+
+    /// Records that a batch gave up on a task (`error` says why) under `job`;
+    /// returns that error, naming the task.
+    pub(crate) async fn give_up(
+        &self,
+        task_id: &str,
+        error: Error,
+        job: Option<JobId>,
+    ) -> Result<Generated, Error> {
+        self.conclude(task_id, Err(error), job, Path::new(""), None)
+            .await
+    }
+
+    /// What follows a wait: the failure recorded under `job`, or the video
+    /// downloaded to `path` and recorded. Any failure names the task.
+    async fn conclude(
+        &self,
+        task_id: &str,
+        waited: Result<Task, Error>,
+        job: Option<JobId>,
+        path: &Path,
+        progress: Option<DownloadProgress<'_>>,
+    ) -> Result<Generated, Error> {
+        let after = |source: Error| async {
+            if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
+                let (note, for_good) = (source.to_string(), matches!(source, Error::TaskFailed(_)));
+                if let Err(e) = self
+                    .record(move |l, _| l.failed(job, &note, for_good))
+                    .await
+                {
+                    tracing::warn!(task_id, error = %e, "could not record the failure");
+                }
+            }
+            match source {
+                e @ (Error::TaskFailed(_) | Error::ExceededMaxWait { .. }) => e,
+                source => Error::AfterSubmit {
+                    task_id: task_id.to_string(),
+                    source: Box::new(source),
+                },
+            }
+        };
         let task = match waited {
             Ok(task) => task,
             Err(e) => return Err(after(e).await),

@@ -24,6 +24,8 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
     // The video streams from /v1/videos/{id}/content; no URL to expire.
     result_url_ttl: None,
     video: VideoSource::ContentEndpoint,
+    lists_tasks: false,
+    rate_limit: &[],
 };
 const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
 

@@ -1,0 +1,647 @@
+//! The pipeline under a batch, in three stages joined by channels:
+//!
+//! 1. **Submission.** Each job is matched against the journal and, when it
+//!    needs one, claimed and created ([`prepare`]). `concurrency` jobs are
+//!    prepared at once, each client's rate limit paces the creates, and at
+//!    most `max_in_flight` tasks wait at the providers.
+//! 2. **Completion, found once for all tasks.** A provider that lists its
+//!    tasks (Magnific) is asked for the list on an interval, and only a task
+//!    the list shows finished is read on its own (for its video URLs). A
+//!    provider without a list is polled task by task, on a schedule learned
+//!    from the batch's own tasks: a few scouts are polled from the start;
+//!    once they are done, every task is first polled when nearly all have
+//!    finished (the 98th percentile of the durations seen), then closer
+//!    together. Webhooks, when a receiver runs, end tasks without a poll,
+//!    and the list is read only now and then, as a safety net.
+//! 3. **Downloads**, `concurrency` at a time.
+//!
+//! Every step goes through the same client methods as a single generation,
+//! so the journal's promises hold as they do there: the create's id is
+//! recorded before anything else can fail, and a killed run resumes.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::runner::{prepare, BatchEvent, BatchOptions, JobOutcome, OnEvent, Run, Step};
+use super::BatchJob;
+use crate::journal::JobId;
+use crate::{Client, Error, Provider, Task};
+
+/// Runs `jobs` through the pipeline; each job's outcome, in the jobs' order.
+pub(crate) async fn run(
+    clients: &HashMap<Provider, Client>,
+    jobs: &[BatchJob],
+    out_dir: &Path,
+    options: &BatchOptions,
+    on_event: OnEvent,
+) -> Vec<JobOutcome> {
+    // Magnific can find an in-doubt task through its list endpoint.
+    for client in clients.values() {
+        if let Err(e) = client.reconcile_in_doubt().await {
+            tracing::warn!(provider = %client.provider(), error = %e, "could not reconcile in-doubt creates");
+        }
+    }
+    let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
+    crate::download::remove_stale_parts(out_dir, &names);
+    let halted = AtomicBool::new(false);
+    let run = Run {
+        out_dir,
+        options,
+        on_event: &on_event,
+        halted: &halted,
+    };
+    let in_flight = Arc::new(Semaphore::new(options.max_in_flight.max(1)));
+    let (tracked, found) = mpsc::unbounded_channel();
+    let submission = {
+        let run = &run;
+        async move {
+            futures_util::stream::iter(jobs.iter().enumerate())
+                .map(|(index, job)| {
+                    let (tracked, in_flight) = (tracked.clone(), in_flight.clone());
+                    async move {
+                        let permit = in_flight.acquire_owned().await.ok()?;
+                        let Some(client) = clients.get(&job.provider) else {
+                            let error = Error::validation(
+                                "provider",
+                                format!("no client for {}", job.provider),
+                            );
+                            return Some((index, end(job, JobOutcome::failed(error), run)));
+                        };
+                        match prepare(client, job, run).await {
+                            Step::Ended(outcome) => Some((index, end(job, outcome, run))),
+                            Step::Track {
+                                task_id,
+                                job: id,
+                                resumed,
+                            } => {
+                                let _ = tracked.send(Tracked {
+                                    index,
+                                    task_id,
+                                    id,
+                                    since: Instant::now(),
+                                    resumed,
+                                    permit,
+                                });
+                                None
+                            }
+                        }
+                    }
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .filter_map(|ended| async move { ended })
+                .collect::<Vec<_>>()
+                .await
+        }
+    };
+    let detection = Detector::new(clients, jobs, &run).run(found);
+    let (ended, finished) = tokio::join!(submission, detection);
+    let mut outcomes: Vec<(usize, JobOutcome)> = ended.into_iter().chain(finished).collect();
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Tells the caller a job ended, and hands its outcome on.
+fn end(job: &BatchJob, outcome: JobOutcome, run: &Run<'_>) -> JobOutcome {
+    (run.on_event)(outcome.event(job));
+    outcome
+}
+
+/// A task the submission stage hands to the detector.
+struct Tracked {
+    index: usize,
+    task_id: String,
+    id: Option<JobId>,
+    since: Instant,
+    resumed: bool,
+    /// Held while the task waits at the provider.
+    permit: OwnedSemaphorePermit,
+}
+
+/// A task being watched.
+struct Watched {
+    tracked: Tracked,
+    provider: Provider,
+    /// Bumped each time the task is scheduled, so a stale entry in the
+    /// poll queue is recognised and skipped.
+    generation: u64,
+    /// When it was last polled and found unfinished.
+    last_poll: Option<Instant>,
+    /// Polls made since the first scheduled one.
+    polls: u32,
+    /// Polled from the start, to learn how long tasks take.
+    scout: bool,
+    /// Waiting for the schedule to be known (not in the poll queue).
+    parked: bool,
+}
+
+/// How a task's end was found, which decides what the download stage does.
+enum Finish {
+    /// A poll returned the finished task.
+    Polled(Box<Task>),
+    /// The list or a webhook said it finished: one get (or the webhook's
+    /// task) gives its video URLs.
+    Listed,
+    /// It will not finish for us.
+    GaveUp(Error),
+}
+
+/// The answer of a call the detector made.
+enum Answer {
+    List(Provider, Result<Vec<Task>, Error>),
+    Poll(String, u64, Result<Box<Task>, Error>),
+}
+
+/// Scouts polled per provider while its schedule is unknown.
+const SCOUTS: usize = 4;
+/// Durations remembered per provider.
+const SAMPLES: usize = 512;
+/// Polls in progress at once, over all tasks.
+const MAX_POLLS: usize = 64;
+
+/// What a provider's tasks have taken so far, and the polls that follow.
+#[derive(Default)]
+struct Schedule {
+    samples: VecDeque<f64>,
+}
+
+impl Schedule {
+    fn learn(&mut self, seconds: f64) {
+        if self.samples.len() == SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(seconds.max(0.0));
+    }
+
+    fn known(&self) -> bool {
+        self.samples.len() >= SCOUTS
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let at = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+        sorted.get(at).copied().unwrap_or(0.0)
+    }
+
+    /// When a task is first polled, after its create.
+    fn first(&self) -> Duration {
+        Duration::from_secs_f64(self.quantile(0.98))
+    }
+
+    /// The wait before the poll after `polls` unfinished ones: an eighth of
+    /// the spread of durations, growing by half each time, within bounds.
+    fn gap(&self, polls: u32, least: Duration, most: Duration) -> Duration {
+        let spread = self.quantile(0.98) - self.quantile(0.1);
+        let base = Duration::from_secs_f64((spread / 8.0).max(0.0)).max(least);
+        base.mul_f64(1.5f64.powi(polls.min(16) as i32)).min(most)
+    }
+}
+
+/// The completion stage and the download pool.
+struct Detector<'a> {
+    clients: &'a HashMap<Provider, Client>,
+    jobs: &'a [BatchJob],
+    run: &'a Run<'a>,
+    watched: HashMap<String, Watched>,
+    queue: BinaryHeap<Reverse<(Instant, u64, String)>>,
+    schedules: HashMap<Provider, Schedule>,
+    /// Providers whose list is read, and when next.
+    lists: HashMap<Provider, Instant>,
+    /// Providers whose list call is in progress.
+    listing: HashSet<Provider>,
+    ready: VecDeque<(Tracked, Provider, Finish)>,
+    results: Vec<(usize, JobOutcome)>,
+    generation: u64,
+}
+
+impl<'a> Detector<'a> {
+    fn new(clients: &'a HashMap<Provider, Client>, jobs: &'a [BatchJob], run: &'a Run<'a>) -> Self {
+        let now = Instant::now();
+        let lists = clients
+            .keys()
+            .filter(|p| p.spec().lists_tasks)
+            .map(|p| (*p, now))
+            .collect();
+        Detector {
+            clients,
+            jobs,
+            run,
+            watched: HashMap::new(),
+            queue: BinaryHeap::new(),
+            schedules: HashMap::new(),
+            lists,
+            listing: HashSet::new(),
+            ready: VecDeque::new(),
+            results: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    fn options(&self) -> &BatchOptions {
+        self.run.options
+    }
+
+    /// The time between two reads of a list.
+    fn list_gap(&self) -> Duration {
+        self.options().wait.min_delay
+    }
+
+    async fn run(
+        mut self,
+        mut found: mpsc::UnboundedReceiver<Tracked>,
+    ) -> Vec<(usize, JobOutcome)> {
+        let mut calls: FuturesUnordered<BoxFuture<'a, Answer>> = FuturesUnordered::new();
+        let mut downloads: FuturesUnordered<BoxFuture<'a, (usize, JobOutcome)>> =
+            FuturesUnordered::new();
+        let mut open = true;
+        loop {
+            let now = Instant::now();
+            self.start_lists(now, &mut calls);
+            self.start_polls(now, &mut calls);
+            while downloads.len() < self.options().concurrency.max(1) {
+                let Some((tracked, provider, finish)) = self.ready.pop_front() else {
+                    break;
+                };
+                downloads.push(Box::pin(self.download(tracked, provider, finish)));
+            }
+            if !open && self.watched.is_empty() && calls.is_empty() && downloads.is_empty() {
+                return self.results;
+            }
+            let wake = self.next_wake().unwrap_or(now + Duration::from_secs(3600));
+            tokio::select! {
+                next = found.recv(), if open => match next {
+                    Some(tracked) => self.watch(tracked),
+                    None => open = false,
+                },
+                Some(answer) = calls.next(), if !calls.is_empty() => self.answered(answer),
+                Some(done) = downloads.next(), if !downloads.is_empty() => self.results.push(done),
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+        }
+    }
+
+    /// When something is next due: a poll, or a list with tasks to watch.
+    fn next_wake(&self) -> Option<Instant> {
+        let poll = self.queue.peek().map(|Reverse((at, _, _))| *at);
+        let list = self
+            .lists
+            .iter()
+            .filter(|(p, _)| !self.listing.contains(*p) && self.watching(**p))
+            .map(|(_, at)| *at)
+            .min();
+        poll.into_iter().chain(list).min()
+    }
+
+    fn watching(&self, provider: Provider) -> bool {
+        self.watched.values().any(|w| w.provider == provider)
+    }
+
+    fn watch(&mut self, tracked: Tracked) {
+        let provider = self.jobs[tracked.index].provider;
+        let key = tracked.task_id.clone();
+        let mut watched = Watched {
+            tracked,
+            provider,
+            generation: 0,
+            last_poll: None,
+            polls: 0,
+            scout: false,
+            parked: false,
+        };
+        let listed = self.lists.contains_key(&provider);
+        let now = Instant::now();
+        if watched.tracked.resumed {
+            // From an earlier run: it may be done already.
+            self.schedule(&mut watched, now);
+        } else if !listed {
+            self.place(&mut watched, now);
+        }
+        self.watched.insert(key, watched);
+    }
+
+    /// Puts a task polled one by one where the schedule says: a scout,
+    /// parked, or due at its first poll.
+    fn place(&mut self, watched: &mut Watched, now: Instant) {
+        let schedule = self.schedules.entry(watched.provider).or_default();
+        if schedule.known() {
+            let at = watched.tracked.since + schedule.first();
+            self.schedule(watched, at.max(now));
+            return;
+        }
+        let scouts = self
+            .watched
+            .values()
+            .filter(|w| w.provider == watched.provider && w.scout)
+            .count();
+        if scouts < SCOUTS {
+            watched.scout = true;
+            let at = now + self.options().wait.min_delay;
+            self.schedule(watched, at);
+        } else {
+            watched.parked = true;
+        }
+    }
+
+    fn schedule(&mut self, watched: &mut Watched, at: Instant) {
+        self.generation += 1;
+        watched.generation = self.generation;
+        watched.parked = false;
+        self.queue.push(Reverse((
+            at,
+            self.generation,
+            watched.tracked.task_id.clone(),
+        )));
+    }
+
+    fn start_lists(&mut self, now: Instant, calls: &mut FuturesUnordered<BoxFuture<'a, Answer>>) {
+        let due: Vec<Provider> = self
+            .lists
+            .iter()
+            .filter(|(p, at)| **at <= now && !self.listing.contains(*p))
+            .map(|(p, _)| *p)
+            .filter(|p| self.watching(*p))
+            .collect();
+        for provider in due {
+            self.listing.insert(provider);
+            let client = &self.clients[&provider];
+            calls.push(Box::pin(async move {
+                Answer::List(provider, client.list(None).await)
+            }));
+        }
+    }
+
+    fn start_polls(&mut self, now: Instant, calls: &mut FuturesUnordered<BoxFuture<'a, Answer>>) {
+        while calls.len() < MAX_POLLS {
+            match self.queue.peek() {
+                Some(Reverse((at, _, _))) if *at <= now => {}
+                _ => return,
+            }
+            let Some(Reverse((_, generation, key))) = self.queue.pop() else {
+                return;
+            };
+            let Some(watched) = self.watched.get(&key) else {
+                continue;
+            };
+            if watched.generation != generation {
+                continue;
+            }
+            let client = &self.clients[&watched.provider];
+            calls.push(Box::pin(async move {
+                let answer = client.get(&key).await.map(Box::new);
+                Answer::Poll(key, generation, answer)
+            }));
+        }
+    }
+
+    fn answered(&mut self, answer: Answer) {
+        match answer {
+            Answer::List(provider, listed) => self.listed(provider, listed),
+            Answer::Poll(key, generation, polled) => self.polled(key, generation, polled),
+        }
+    }
+
+    fn listed(&mut self, provider: Provider, listed: Result<Vec<Task>, Error>) {
+        self.listing.remove(&provider);
+        let now = Instant::now();
+        let tasks = match listed {
+            Ok(tasks) => tasks,
+            Err(error) => {
+                // Refused, cut at its bound, or unreadable: each task is
+                // polled on its own from now on.
+                tracing::warn!(%provider, %error, "the task list failed; polling each task instead");
+                self.lists.remove(&provider);
+                let keys: Vec<String> = self.unqueued(provider);
+                for key in keys {
+                    if let Some(mut w) = self.watched.remove(&key) {
+                        self.place(&mut w, now);
+                        self.watched.insert(key, w);
+                    }
+                }
+                return;
+            }
+        };
+        self.lists.insert(provider, now + self.list_gap());
+        let mut seen = HashSet::new();
+        for task in tasks {
+            if self
+                .watched
+                .get(&task.id)
+                .is_none_or(|w| w.provider != provider)
+            {
+                continue;
+            }
+            seen.insert(task.id.clone());
+            if task.status.is_terminal() {
+                let finish = match task.status.is_failure() {
+                    true => Finish::Polled(Box::new(task.clone())),
+                    false => Finish::Listed,
+                };
+                self.done(&task.id, finish);
+            } else {
+                self.status(&task);
+            }
+        }
+        // A task the list does not show (the list holds the account's
+        // newest tasks, say) is polled on its own.
+        for key in self.unqueued(provider) {
+            if !seen.contains(&key) {
+                if let Some(mut w) = self.watched.remove(&key) {
+                    let at = now + self.options().wait.min_delay;
+                    self.schedule(&mut w, at);
+                    self.watched.insert(key, w);
+                }
+            }
+        }
+        self.check_deadlines(provider);
+    }
+
+    /// Watched tasks of `provider` with no poll queued.
+    fn unqueued(&self, provider: Provider) -> Vec<String> {
+        let queued: HashSet<&str> = self
+            .queue
+            .iter()
+            .filter(|Reverse((_, g, k))| self.watched.get(k).is_some_and(|w| w.generation == *g))
+            .map(|Reverse((_, _, k))| k.as_str())
+            .collect();
+        self.watched
+            .iter()
+            .filter(|(k, w)| w.provider == provider && !queued.contains(k.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Ends the watched tasks of `provider` older than the wait allows.
+    fn check_deadlines(&mut self, provider: Provider) {
+        let max = self.options().wait.max_wait;
+        let late: Vec<String> = self
+            .watched
+            .iter()
+            .filter(|(_, w)| w.provider == provider && w.tracked.since.elapsed() > max)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in late {
+            let error = Error::ExceededMaxWait {
+                elapsed: max,
+                polls: 0,
+                last: None,
+            };
+            self.done(&key, Finish::GaveUp(error));
+        }
+    }
+
+    fn polled(&mut self, key: String, generation: u64, polled: Result<Box<Task>, Error>) {
+        let now = Instant::now();
+        let Some(mut watched) = self.watched.remove(&key) else {
+            return;
+        };
+        if watched.generation != generation {
+            self.watched.insert(key, watched);
+            return;
+        }
+        let wait = &self.run.options.wait;
+        let (least, most, max_wait) = (wait.min_delay, wait.max_delay, wait.max_wait);
+        match polled {
+            Ok(task) if task.status.is_terminal() => {
+                if !watched.tracked.resumed {
+                    // It ended between the last poll and this one.
+                    let last = watched.last_poll.unwrap_or(now);
+                    let took = (last + (now - last) / 2) - watched.tracked.since;
+                    let schedule = self.schedules.entry(watched.provider).or_default();
+                    schedule.learn(took.as_secs_f64());
+                }
+                self.status(&task);
+                self.watched.insert(key.clone(), watched);
+                self.done(&key, Finish::Polled(task));
+                self.unpark();
+                return;
+            }
+            Ok(task) => self.status(&task),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(task_id = %key, %error, "poll failed; still waiting");
+            }
+            Err(error) => {
+                self.watched.insert(key.clone(), watched);
+                self.done(&key, Finish::GaveUp(error));
+                return;
+            }
+        }
+        if watched.tracked.since.elapsed() > max_wait {
+            self.watched.insert(key.clone(), watched);
+            let error = Error::ExceededMaxWait {
+                elapsed: max_wait,
+                polls: 0,
+                last: None,
+            };
+            self.done(&key, Finish::GaveUp(error));
+            return;
+        }
+        watched.last_poll = Some(now);
+        watched.polls += 1;
+        let gap = match (watched.scout, self.schedules.get(&watched.provider)) {
+            (false, Some(schedule)) if schedule.known() => {
+                schedule.gap(watched.polls - 1, least, most)
+            }
+            // Scouts (and resumed tasks before anything is known) back off
+            // gently, so their durations are measured closely.
+            _ => least
+                .mul_f64(1.25f64.powi(watched.polls.min(16) as i32))
+                .min(most),
+        };
+        self.schedule(&mut watched, now + gap);
+        self.watched.insert(key, watched);
+    }
+
+    /// Once the schedule is known, parked tasks get their first poll; a
+    /// scout that is done is replaced while it is not.
+    fn unpark(&mut self) {
+        let parked: Vec<String> = self
+            .watched
+            .iter()
+            .filter(|(_, w)| w.parked)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let now = Instant::now();
+        for key in parked {
+            if let Some(mut w) = self.watched.remove(&key) {
+                w.parked = false;
+                self.place(&mut w, now);
+                self.watched.insert(key, w);
+            }
+        }
+    }
+
+    fn status(&self, task: &Task) {
+        if let Some(w) = self.watched.get(&task.id) {
+            let job = &self.jobs[w.tracked.index];
+            (self.run.on_event)(BatchEvent::Status {
+                line: job.line,
+                output: job.output.clone(),
+                task_id: task.id.clone(),
+                status: task.status.as_word(),
+                progress: task.progress,
+            });
+        }
+    }
+
+    /// A task is finished (or given up on): it leaves the watch, frees its
+    /// place in flight, and waits for a download slot.
+    fn done(&mut self, key: &str, finish: Finish) {
+        if let Some(watched) = self.watched.remove(key) {
+            let Watched {
+                tracked, provider, ..
+            } = watched;
+            self.ready.push_back((tracked, provider, finish));
+        }
+    }
+
+    fn download(
+        &self,
+        tracked: Tracked,
+        provider: Provider,
+        finish: Finish,
+    ) -> impl std::future::Future<Output = (usize, JobOutcome)> + 'a {
+        let (client, job, run) = (
+            &self.clients[&provider],
+            &self.jobs[tracked.index],
+            self.run,
+        );
+        let path: PathBuf = run.out_dir.join(&job.output);
+        let wait = run.options.wait.clone();
+        async move {
+            let Tracked {
+                index,
+                task_id,
+                id,
+                permit,
+                ..
+            } = tracked;
+            drop(permit);
+            let result = match finish {
+                Finish::Polled(task) => client.conclude_polled(*task, id, &path).await,
+                Finish::Listed => client.finish(&task_id, id, &path, &wait, None).await,
+                Finish::GaveUp(error) => client.give_up(&task_id, error, id).await,
+            };
+            let outcome = match result {
+                Ok(done) => JobOutcome::Done {
+                    task_id: done.task.id,
+                    file: done.file.path,
+                    bytes: done.file.bytes,
+                },
+                Err(error) => JobOutcome::Failed {
+                    task_id: Some(task_id),
+                    error,
+                },
+            };
+            (index, end(job, outcome, run))
+        }
+    }
+}
