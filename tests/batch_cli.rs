@@ -614,3 +614,99 @@ fn sigterm_while_waiting_prints_the_task_and_a_resume_command_that_works() {
         "the key is never printed: {resume}"
     );
 }
+
+/// The `--plan` document of `file` into `out`.
+fn plan(home: &Path, mock: &Mock, file: &Path, out: &Path) -> Value {
+    let shown = cli(home, mock, &["--json", "batch"])
+        .arg(file)
+        .arg("--out-dir")
+        .arg(out)
+        .arg("--plan")
+        .output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+    serde_json::from_slice(&shown.stdout).unwrap()
+}
+
+#[test]
+fn plan_on_a_half_done_batch_counts_what_the_journal_holds_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    let first = r#"{"prompt": "one", "resolution": "480p"}
+{"prompt": "two", "resolution": "480p"}
+{"prompt": "three [mock:fail]", "resolution": "480p"}
+{"prompt": "four", "resolution": "720p"}
+{"prompt": "five [mock:stuck]", "resolution": "480p", "duration": 10}
+"#;
+    std::fs::write(&file, first).unwrap();
+    // 720p creates answer 503: in doubt. The stuck task outlives the wait.
+    let mock = mock(&["--fault", "create_video_seedance_2_mini_720p:503"]);
+    let ran = cli(&home, &mock, &["batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--max-wait", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(5), "{}", text(&ran.stderr));
+    let sent = common::process::requests(&mock).len();
+    // One line more: a new create.
+    std::fs::write(
+        &file,
+        format!("{first}{}\n", r#"{"prompt": "six", "resolution": "720p"}"#),
+    )
+    .unwrap();
+    let doc = plan(&home, &mock, &file, &out);
+    assert_eq!(
+        common::process::requests(&mock).len(),
+        sent,
+        "--plan sends nothing"
+    );
+    let counts = |k: &str| doc[k].as_u64().unwrap();
+    assert_eq!(
+        [
+            counts("jobs"),
+            counts("done"),
+            counts("failed"),
+            counts("in_doubt"),
+            counts("resumable"),
+            counts("new")
+        ],
+        [6, 2, 1, 1, 1, 1],
+        "{doc}"
+    );
+    assert_eq!(counts("video_seconds"), 5 * 5 + 10);
+    assert_eq!(counts("new_video_seconds"), 5);
+    let groups = doc["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3, "480p 5 s, 480p 10 s, 720p 5 s: {doc}");
+    // The same counts, read from the journal by `tasks`.
+    let tasks: Value =
+        serde_json::from_slice(&run(&home, &mock, &["--json", "tasks", "--all"]).stdout).unwrap();
+    let states: Vec<&str> = tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    let of = |s: &str| states.iter().filter(|x| **x == s).count() as u64;
+    assert_eq!(of("done"), counts("done"), "{tasks}");
+    assert_eq!(of("failed"), counts("failed"), "{tasks}");
+    assert_eq!(of("in_doubt"), counts("in_doubt"), "{tasks}");
+    assert_eq!(of("submitted"), counts("resumable"), "{tasks}");
+    // --max-new refuses a run over the limit before anything is paid.
+    let refused = cli(&home, &mock, &["batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--max-new", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("would create 1 new tasks, more than 0"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(common::process::requests(&mock).len(), sent);
+}

@@ -14,11 +14,13 @@
 //! and pays only for the new ones. A changed prompt is a new job.
 
 mod pipeline;
+mod plan;
 pub(crate) mod runner;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub use plan::{plan, Plan, PlanGroup};
 pub use runner::{run, BatchEvent, BatchOptions, JobOutcome, OnEvent, RECOVERY_FILE};
 
 use serde_json::{Map, Value};

@@ -181,10 +181,6 @@ impl Schedule {
         self.samples.push_back(seconds.max(0.0));
     }
 
-    fn known(&self) -> bool {
-        self.samples.len() >= SCOUTS
-    }
-
     fn quantile(&self, q: f64) -> f64 {
         let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
@@ -329,20 +325,21 @@ impl<'a> Detector<'a> {
     }
 
     /// Puts a task polled one by one where the schedule says: a scout,
-    /// parked, or due at its first poll.
+    /// parked, or due at its first poll. The first [`SCOUTS`] tasks scout;
+    /// the rest wait until every scout has finished (a scout given up on
+    /// without a duration is replaced).
     fn place(&mut self, watched: &mut Watched, now: Instant) {
-        let schedule = self.schedules.entry(watched.provider).or_default();
-        if schedule.known() {
-            let at = watched.tracked.since + schedule.first();
-            self.schedule(watched, at.max(now));
-            return;
-        }
         let scouts = self
             .watched
             .values()
             .filter(|w| w.provider == watched.provider && w.scout)
             .count();
-        if scouts < SCOUTS {
+        let schedule = self.schedules.entry(watched.provider).or_default();
+        let samples = schedule.samples.len();
+        if samples >= SCOUTS || (samples > 0 && scouts == 0) {
+            let at = watched.tracked.since + schedule.first();
+            self.schedule(watched, at.max(now));
+        } else if samples + scouts < SCOUTS {
             watched.scout = true;
             let at = now + self.options().wait.min_delay;
             self.schedule(watched, at);
@@ -547,7 +544,7 @@ impl<'a> Detector<'a> {
         watched.last_poll = Some(now);
         watched.polls += 1;
         let gap = match (watched.scout, self.schedules.get(&watched.provider)) {
-            (false, Some(schedule)) if schedule.known() => {
+            (false, Some(schedule)) if !schedule.samples.is_empty() => {
                 schedule.gap(watched.polls - 1, least, most)
             }
             // Scouts (and resumed tasks before anything is known) back off
@@ -560,8 +557,7 @@ impl<'a> Detector<'a> {
         self.watched.insert(key, watched);
     }
 
-    /// Once the schedule is known, parked tasks get their first poll; a
-    /// scout that is done is replaced while it is not.
+    /// Once the scouts are done, parked tasks get their first poll.
     fn unpark(&mut self) {
         let parked: Vec<String> = self
             .watched

@@ -292,6 +292,18 @@ pub struct BatchArgs {
     /// only when fewer are unfinished.
     #[arg(long, default_value_t = 1000, value_parser = parse_at_least_one, value_name = "N")]
     pub max_in_flight: usize,
+    /// Send nothing: show the jobs by provider, resolution and duration,
+    /// the seconds of video, and how many are done, resumable, in doubt,
+    /// or new creates (with --json, as one document).
+    #[arg(long)]
+    pub plan: bool,
+    /// Refuse a run that would create more than N new tasks (each is paid for).
+    #[arg(long, value_name = "N")]
+    pub max_new: Option<usize>,
+    /// Do not ask before a run that creates more than 50 new tasks (it asks
+    /// only on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
     pub resubmit_in_doubt: bool,

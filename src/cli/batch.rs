@@ -17,9 +17,13 @@ use crate::{Client, Error, Provider, WaitOptions};
 /// Exit code when some create is in doubt (see `seedance-mini --help`).
 pub const IN_DOUBT: u8 = 5;
 
+/// A run creating more new tasks than this asks first, on a terminal.
+const ASK_ABOVE: usize = 50;
+
 pub(crate) async fn run(
     session: &Session<'_>,
     args: &BatchArgs,
+    journal: Option<&crate::Journal>,
     make_client: impl Fn(Provider) -> Result<Client, Error>,
     wait: WaitOptions,
 ) -> Result<u8, Error> {
@@ -33,6 +37,32 @@ pub(crate) async fn run(
             "FILE",
             format!("{} holds no jobs", args.file.display()),
         ));
+    }
+    let options = BatchOptions::new(wait)
+        .concurrency(args.concurrency)
+        .max_in_flight(args.max_in_flight)
+        .resubmit_in_doubt(args.resubmit_in_doubt)
+        .retry_failed(args.retry_failed)
+        .force(args.force);
+    let plan = batch::plan(&jobs, journal, &args.out_dir, &options)?;
+    if args.plan {
+        show_plan(session, &plan);
+        return Ok(0);
+    }
+    if let Some(most) = args.max_new {
+        if plan.new > most {
+            return Err(Error::validation(
+                "--max-new",
+                format!(
+                    "this run would create {} new tasks, more than {most} (--plan shows them)",
+                    plan.new
+                ),
+            ));
+        }
+    }
+    if plan.new > ASK_ABOVE && !args.yes && !confirm(&plan)? {
+        eprintln!("nothing was sent");
+        return Ok(0);
     }
     std::fs::create_dir_all(&args.out_dir).map_err(|e| {
         Error::validation(
@@ -57,12 +87,6 @@ pub(crate) async fn run(
             slot.insert(client);
         }
     }
-    let options = BatchOptions::new(wait)
-        .concurrency(args.concurrency)
-        .max_in_flight(args.max_in_flight)
-        .resubmit_in_doubt(args.resubmit_in_doubt)
-        .retry_failed(args.retry_failed)
-        .force(args.force);
     if args.retry_failed && !session.cli.quiet && !session.out.json {
         eprintln!(
             "--retry-failed: every job whose task failed is created again, and paid for again"
@@ -235,4 +259,53 @@ pub(crate) async fn run(
         }
     }
     Ok(code)
+}
+
+/// Asks once, on a terminal, before a run that creates many tasks; never
+/// asks (and goes on) when stdin is not a terminal.
+fn confirm(plan: &batch::Plan) -> Result<bool, Error> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!(
+        "This run creates {} new tasks ({} s of video), each paid for. Go on? [y/N] ",
+        plan.new, plan.new_video_seconds
+    );
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Error::validation("--yes", format!("could not read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// Prints the plan: a table by provider, resolution and duration, then
+/// the counts (with --json, one document).
+fn show_plan(session: &Session<'_>, plan: &batch::Plan) {
+    if session.out.json {
+        super::output::emit(serde_json::to_value(plan).unwrap_or_default());
+        return;
+    }
+    let mut text = String::from("provider     resolution  duration  jobs  new\n");
+    for g in &plan.groups {
+        text.push_str(&format!(
+            "{:<12} {:<11} {:>6} s  {:>4}  {:>3}\n",
+            g.provider, g.resolution, g.duration, g.jobs, g.new
+        ));
+    }
+    text.push_str(&format!(
+        "{} jobs, {} s of video: {} done, {} resumable, {} running elsewhere, {} in doubt, {} failed, {} expired; {} new creates ({} s of video), each paid for\n",
+        plan.jobs,
+        plan.video_seconds,
+        plan.done,
+        plan.resumable,
+        plan.elsewhere,
+        plan.in_doubt,
+        plan.failed,
+        plan.expired,
+        plan.new,
+        plan.new_video_seconds,
+    ));
+    // A closed pipe (`| head`) ends the output quietly.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }

@@ -303,7 +303,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                 eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
             }
             let make = |p| make_client(cli, &endpoints, p, mock.as_ref(), journal.clone());
-            batch::run(&session, args, make, waits(&args.wait)?).await
+            batch::run(&session, args, journal.as_ref(), make, waits(&args.wait)?).await
         }
         Command::Tasks {
             action: Some(TasksAction::Sync { wait }),
