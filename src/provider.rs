@@ -53,6 +53,9 @@ pub struct ProviderSpec {
     pub result_url_ttl: Option<Duration>,
     /// Where the video comes from.
     pub video: VideoSource,
+    /// Whether a create may name a URL the provider posts the task's
+    /// events to (signed as Standard Webhooks).
+    pub webhooks: bool,
     /// Whether one call lists every task's status (a batch then watches
     /// all its tasks with that call instead of one get each).
     pub lists_tasks: bool,

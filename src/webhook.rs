@@ -73,6 +73,22 @@ pub struct WebhookEvent {
     pub raw: Value,
 }
 
+impl WebhookEvent {
+    /// The task the event describes, as `provider`'s: its id, status and
+    /// result URLs, with the body kept as JSON.
+    pub fn task(&self, provider: crate::Provider) -> crate::Task {
+        crate::Task {
+            id: self.task_id.clone(),
+            provider,
+            status: self.status.clone(),
+            progress: None,
+            video_urls: self.generated.clone(),
+            error: None,
+            raw: crate::task::RawTask::Json(self.raw.clone()),
+        }
+    }
+}
+
 /// The HMAC keys a secret may stand for: a `whsec_` secret's decoded tail
 /// first, then the secret's own bytes.
 fn keys(secret: &str) -> Result<Vec<Vec<u8>>, WebhookError> {

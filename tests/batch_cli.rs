@@ -710,3 +710,92 @@ fn plan_on_a_half_done_batch_counts_what_the_journal_holds_and_sends_nothing() {
     );
     assert_eq!(common::process::requests(&mock).len(), sent);
 }
+
+#[test]
+fn with_webhooks_a_batch_ends_its_tasks_without_polling_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, BATCH).unwrap();
+    let mock = mock(&["--lifecycle-ms", "100", "800"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ran = cli(&home, &mock, &["batch"])
+        .env(
+            "MAGNIFIC_WEBHOOK_SECRET",
+            seedance_mini::mock::DEFAULT_WEBHOOK_SECRET,
+        )
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/hooks")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 8);
+    let requests = common::process::requests(&mock);
+    let reads: Vec<&Value> = requests
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/v1/ai/video/seedance-2-mini")
+        })
+        .collect();
+    assert!(reads.is_empty(), "no task was polled or listed: {reads:?}");
+    assert_eq!(creates(&mock), 8);
+    let deliveries = common::process::http_get_json(&format!("{}/__mock/webhooks", mock.url));
+    let completed = deliveries
+        .iter()
+        .filter(|d| d["status"] == "COMPLETED" && d["last_status"] == 204)
+        .count();
+    assert_eq!(completed, 8, "{deliveries:?}");
+}
+
+#[test]
+fn a_delivery_with_a_bad_signature_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, r#"{"prompt": "a paper boat", "resolution": "480p"}"#).unwrap();
+    let mock = mock(&[
+        "--lifecycle-ms",
+        "100",
+        "500",
+        "--webhook-secret",
+        "whsec_b3RoZXItc2VjcmV0",
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The receiver knows another secret: every delivery is refused (401),
+    // and the list, as the safety net, would end the task only after 30 s;
+    // the wait's deadline ends it first, as failed and resumable.
+    let ran = cli(&home, &mock, &["batch"])
+        .env(
+            "MAGNIFIC_WEBHOOK_SECRET",
+            seedance_mini::mock::DEFAULT_WEBHOOK_SECRET,
+        )
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/hooks")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--max-wait", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{}", text(&ran.stderr));
+    let deliveries = common::process::http_get_json(&format!("{}/__mock/webhooks", mock.url));
+    assert!(
+        !deliveries.is_empty() && deliveries.iter().all(|d| d["last_status"] == 401),
+        "{deliveries:?}"
+    );
+}

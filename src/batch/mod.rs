@@ -13,6 +13,8 @@
 //! the edited file again finds those jobs in the [`Journal`](crate::Journal)
 //! and pays only for the new ones. A changed prompt is a new job.
 
+#[cfg(feature = "mock")]
+pub mod inbox;
 mod pipeline;
 mod plan;
 pub(crate) mod runner;

@@ -34,7 +34,38 @@ use tokio::time::Instant;
 use super::runner::{prepare, BatchEvent, BatchOptions, JobOutcome, OnEvent, Run, Step};
 use super::BatchJob;
 use crate::journal::JobId;
+use crate::webhook::WebhookEvent;
 use crate::{Client, Error, Provider, Task};
+
+/// The webhook receiver's events, when one runs.
+#[cfg(feature = "mock")]
+type Events = Option<super::inbox::Inbox>;
+#[cfg(not(feature = "mock"))]
+type Events = Option<std::convert::Infallible>;
+
+#[cfg(feature = "mock")]
+fn inbox(options: &BatchOptions) -> Events {
+    options.webhooks.clone()
+}
+#[cfg(not(feature = "mock"))]
+fn inbox(_: &BatchOptions) -> Events {
+    None
+}
+
+fn hooked(options: &BatchOptions) -> bool {
+    inbox(options).is_some()
+}
+
+/// The next event, or never when there is no receiver.
+async fn next_event(inbox: &Events) -> Option<WebhookEvent> {
+    match inbox {
+        #[cfg(feature = "mock")]
+        Some(inbox) => inbox.next().await,
+        #[cfg(not(feature = "mock"))]
+        Some(never) => match *never {},
+        None => std::future::pending().await,
+    }
+}
 
 /// Runs `jobs` through the pipeline; each job's outcome, in the jobs' order.
 pub(crate) async fn run(
@@ -217,15 +248,34 @@ struct Detector<'a> {
     ready: VecDeque<(Tracked, Provider, Finish)>,
     results: Vec<(usize, JobOutcome)>,
     generation: u64,
+    /// Webhook events for tasks not (yet) watched: one may arrive before
+    /// its create's answer has been handed over. Bounded, oldest dropped.
+    early: HashMap<String, WebhookEvent>,
+    early_order: VecDeque<String>,
+    /// Whether a webhook receiver runs.
+    hooked: bool,
+    /// When each task's wait ends, in the order they were handed over
+    /// (which is the order of their `since`).
+    deadlines: VecDeque<(Instant, String)>,
 }
+
+/// Early webhook events kept.
+const EARLY: usize = 4096;
+/// The time between two reads of a list while webhooks end the tasks: a
+/// safety net for a delivery that never comes.
+const SAFETY_NET: Duration = Duration::from_secs(30);
 
 impl<'a> Detector<'a> {
     fn new(clients: &'a HashMap<Provider, Client>, jobs: &'a [BatchJob], run: &'a Run<'a>) -> Self {
-        let now = Instant::now();
+        let hooked = hooked(run.options);
+        let first_list = match hooked {
+            true => Instant::now() + SAFETY_NET,
+            false => Instant::now(),
+        };
         let lists = clients
             .keys()
             .filter(|p| p.spec().lists_tasks)
-            .map(|p| (*p, now))
+            .map(|p| (*p, first_list))
             .collect();
         Detector {
             clients,
@@ -239,6 +289,10 @@ impl<'a> Detector<'a> {
             ready: VecDeque::new(),
             results: Vec::new(),
             generation: 0,
+            early: HashMap::new(),
+            early_order: VecDeque::new(),
+            hooked,
+            deadlines: VecDeque::new(),
         }
     }
 
@@ -248,7 +302,10 @@ impl<'a> Detector<'a> {
 
     /// The time between two reads of a list.
     fn list_gap(&self) -> Duration {
-        self.options().wait.min_delay
+        match self.hooked {
+            true => SAFETY_NET,
+            false => self.options().wait.min_delay,
+        }
     }
 
     async fn run(
@@ -259,8 +316,10 @@ impl<'a> Detector<'a> {
         let mut downloads: FuturesUnordered<BoxFuture<'a, (usize, JobOutcome)>> =
             FuturesUnordered::new();
         let mut open = true;
+        let inbox = inbox(self.options());
         loop {
             let now = Instant::now();
+            self.expire(now);
             self.start_lists(now, &mut calls);
             self.start_polls(now, &mut calls);
             while downloads.len() < self.options().concurrency.max(1) {
@@ -280,6 +339,7 @@ impl<'a> Detector<'a> {
                 },
                 Some(answer) = calls.next(), if !calls.is_empty() => self.answered(answer),
                 Some(done) = downloads.next(), if !downloads.is_empty() => self.results.push(done),
+                Some(event) = next_event(&inbox), if self.hooked => self.delivered(event),
                 _ = tokio::time::sleep_until(wake) => {}
             }
         }
@@ -294,7 +354,30 @@ impl<'a> Detector<'a> {
             .filter(|(p, _)| !self.listing.contains(*p) && self.watching(**p))
             .map(|(_, at)| *at)
             .min();
-        poll.into_iter().chain(list).min()
+        let deadline = self.deadlines.front().map(|(at, _)| *at);
+        poll.into_iter().chain(list).chain(deadline).min()
+    }
+
+    /// Ends the tasks whose wait has run out, whatever watches them (a
+    /// list, polls or webhooks).
+    fn expire(&mut self, now: Instant) {
+        let max = self.options().wait.max_wait;
+        while let Some((at, _)) = self.deadlines.front() {
+            if *at > now {
+                return;
+            }
+            let Some((_, key)) = self.deadlines.pop_front() else {
+                return;
+            };
+            if self.watched.contains_key(&key) {
+                let error = Error::ExceededMaxWait {
+                    elapsed: max,
+                    polls: 0,
+                    last: None,
+                };
+                self.done(&key, Finish::GaveUp(error));
+            }
+        }
     }
 
     fn watching(&self, provider: Provider) -> bool {
@@ -315,6 +398,16 @@ impl<'a> Detector<'a> {
         };
         let listed = self.lists.contains_key(&provider);
         let now = Instant::now();
+        let deadline = watched.tracked.since + self.options().wait.max_wait;
+        self.deadlines.push_back((deadline, key.clone()));
+        if let Some(event) = self.early.remove(&key) {
+            self.watched.insert(key.clone(), watched);
+            self.delivered(event);
+            let Some(back) = self.watched.remove(&key) else {
+                return;
+            };
+            watched = back;
+        }
         if watched.tracked.resumed {
             // From an earlier run: it may be done already.
             self.schedule(&mut watched, now);
@@ -458,7 +551,6 @@ impl<'a> Detector<'a> {
                 }
             }
         }
-        self.check_deadlines(provider);
     }
 
     /// Watched tasks of `provider` with no poll queued.
@@ -476,25 +568,6 @@ impl<'a> Detector<'a> {
             .collect()
     }
 
-    /// Ends the watched tasks of `provider` older than the wait allows.
-    fn check_deadlines(&mut self, provider: Provider) {
-        let max = self.options().wait.max_wait;
-        let late: Vec<String> = self
-            .watched
-            .iter()
-            .filter(|(_, w)| w.provider == provider && w.tracked.since.elapsed() > max)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in late {
-            let error = Error::ExceededMaxWait {
-                elapsed: max,
-                polls: 0,
-                last: None,
-            };
-            self.done(&key, Finish::GaveUp(error));
-        }
-    }
-
     fn polled(&mut self, key: String, generation: u64, polled: Result<Box<Task>, Error>) {
         let now = Instant::now();
         let Some(mut watched) = self.watched.remove(&key) else {
@@ -505,7 +578,7 @@ impl<'a> Detector<'a> {
             return;
         }
         let wait = &self.run.options.wait;
-        let (least, most, max_wait) = (wait.min_delay, wait.max_delay, wait.max_wait);
+        let (least, most) = (wait.min_delay, wait.max_delay);
         match polled {
             Ok(task) if task.status.is_terminal() => {
                 if !watched.tracked.resumed {
@@ -530,16 +603,6 @@ impl<'a> Detector<'a> {
                 self.done(&key, Finish::GaveUp(error));
                 return;
             }
-        }
-        if watched.tracked.since.elapsed() > max_wait {
-            self.watched.insert(key.clone(), watched);
-            let error = Error::ExceededMaxWait {
-                elapsed: max_wait,
-                polls: 0,
-                last: None,
-            };
-            self.done(&key, Finish::GaveUp(error));
-            return;
         }
         watched.last_poll = Some(now);
         watched.polls += 1;
@@ -572,6 +635,26 @@ impl<'a> Detector<'a> {
                 self.place(&mut w, now);
                 self.watched.insert(key, w);
             }
+        }
+    }
+
+    /// A verified webhook event: a finished task ends without a poll.
+    fn delivered(&mut self, event: WebhookEvent) {
+        let Some(watched) = self.watched.get(&event.task_id) else {
+            if self.early.len() >= EARLY {
+                if let Some(old) = self.early_order.pop_front() {
+                    self.early.remove(&old);
+                }
+            }
+            self.early_order.push_back(event.task_id.clone());
+            self.early.insert(event.task_id.clone(), event);
+            return;
+        };
+        let task = event.task(watched.provider);
+        self.status(&task);
+        if task.status.is_terminal() {
+            let key = task.id.clone();
+            self.done(&key, Finish::Polled(Box::new(task)));
         }
     }
 

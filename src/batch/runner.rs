@@ -39,6 +39,14 @@ pub struct BatchOptions {
     /// Do not take a whole MP4 at a job's path as done unless the journal
     /// says this job wrote it.
     pub force: bool,
+    /// The URL creates name for their task's events, on providers that
+    /// send them (a line's own `webhook_url` wins). Not part of a job's
+    /// identity: a batch run with or without it is the same batch.
+    pub webhook_url: Option<String>,
+    /// Verified events from a [`listen`](super::inbox::listen)er: tasks they
+    /// end are not polled, and a list is read only now and then.
+    #[cfg(feature = "mock")]
+    pub webhooks: Option<super::inbox::Inbox>,
 }
 
 impl BatchOptions {
@@ -53,6 +61,9 @@ impl BatchOptions {
             resubmit_in_doubt: false,
             retry_failed: false,
             force: false,
+            webhook_url: None,
+            #[cfg(feature = "mock")]
+            webhooks: None,
         }
     }
 
@@ -77,6 +88,15 @@ impl BatchOptions {
     /// See [`BatchOptions::retry_failed`](#structfield.retry_failed).
     pub fn retry_failed(mut self, on: bool) -> Self {
         self.retry_failed = on;
+        self
+    }
+
+    /// Creates on providers that send events name `url` for them, and
+    /// `inbox` receives them (see [`super::inbox::listen`]).
+    #[cfg(feature = "mock")]
+    pub fn webhooks(mut self, url: impl Into<String>, inbox: super::inbox::Inbox) -> Self {
+        self.webhook_url = Some(url.into());
+        self.webhooks = Some(inbox);
         self
     }
 
@@ -564,10 +584,18 @@ async fn submit(
     run: &Run<'_>,
 ) -> Step {
     let on_event = run.on_event;
+    let named;
+    let request = match &run.options.webhook_url {
+        Some(url) if client.provider().spec().webhooks && job.request.webhook_url.is_none() => {
+            named = job.request.clone().webhook_url(url.clone());
+            &named
+        }
+        _ => &job.request,
+    };
     let sent = match claimed {
-        Some(id) => client.create_recorded(&job.request, JobId(id)).await,
+        Some(id) => client.create_recorded(request, JobId(id)).await,
         None => client
-            .submit_job(&job.request, Some(path))
+            .submit_job(request, Some(path))
             .await
             .map(|(task, _)| task),
     };

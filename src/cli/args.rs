@@ -304,6 +304,15 @@ pub struct BatchArgs {
     /// only on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// The public URL Magnific posts each task's events to, reaching the
+    /// receiver --listen runs; tasks those events end are not polled. The
+    /// signing secret is read from MAGNIFIC_WEBHOOK_SECRET (with --mock,
+    /// the mock's own).
+    #[arg(long, value_name = "URL", requires = "listen")]
+    pub webhook_url: Option<String>,
+    /// Where the webhook receiver listens: HOST:PORT, such as 0.0.0.0:8787.
+    #[arg(long, value_name = "ADDR", requires = "webhook_url")]
+    pub listen: Option<String>,
     /// Send again the jobs whose earlier create is in doubt.
     #[arg(long)]
     pub resubmit_in_doubt: bool,

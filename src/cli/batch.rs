@@ -64,6 +64,38 @@ pub(crate) async fn run(
         eprintln!("nothing was sent");
         return Ok(0);
     }
+    let options = match (&args.webhook_url, &args.listen) {
+        (Some(url), Some(addr)) => {
+            let parsed = reqwest::Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if parsed.is_none() {
+                return Err(Error::validation(
+                    "--webhook-url",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
+            }
+            let secret = match (session.cli.mock, std::env::var("MAGNIFIC_WEBHOOK_SECRET")) {
+                (true, _) => crate::mock::DEFAULT_WEBHOOK_SECRET.to_string(),
+                (false, Ok(secret)) if !secret.trim().is_empty() => secret,
+                (false, _) => return Err(Error::validation(
+                    "--webhook-url",
+                    "needs the signing secret in MAGNIFIC_WEBHOOK_SECRET, to verify each delivery",
+                )),
+            };
+            let addr = super::resolve_addr(addr)
+                .await
+                .map_err(|e| rename(e, "--listen"))?;
+            let inbox = batch::inbox::listen(addr, &secret)
+                .await
+                .map_err(|e| rename(e, "--listen"))?;
+            if !session.cli.quiet && !session.out.json {
+                eprintln!("webhooks: receiving on {}, as {url}", inbox.addr());
+            }
+            options.webhooks(url.clone(), inbox)
+        }
+        _ => options,
+    };
     std::fs::create_dir_all(&args.out_dir).map_err(|e| {
         Error::validation(
             "--out-dir",
@@ -308,4 +340,15 @@ fn show_plan(session: &Session<'_>, plan: &batch::Plan) {
     ));
     // A closed pipe (`| head`) ends the output quietly.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
+/// The same error, naming `flag` as the field.
+fn rename(error: Error, flag: &'static str) -> Error {
+    match error {
+        Error::Validation { reason, .. } => Error::Validation {
+            field: flag.into(),
+            reason,
+        },
+        other => other,
+    }
 }

@@ -24,6 +24,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
     // The upstream model's video URLs last 24 hours (FACTS.md).
     result_url_ttl: Some(Duration::from_secs(24 * 3600)),
     video: VideoSource::ResultUrl,
+    webhooks: false,
     lists_tasks: false,
     rate_limit: &[],
 };

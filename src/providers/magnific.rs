@@ -22,6 +22,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
     // "Result URLs are valid for 24 hours" (FACTS.md, the provider's docs).
     result_url_ttl: Some(Duration::from_secs(24 * 3600)),
     video: VideoSource::ResultUrl,
+    webhooks: true,
     lists_tasks: true,
     rate_limit: &[
         (50, Duration::from_secs(1)),

@@ -24,6 +24,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
     // The video streams from /v1/videos/{id}/content; no URL to expire.
     result_url_ttl: None,
     video: VideoSource::ContentEndpoint,
+    webhooks: false,
     lists_tasks: false,
     rate_limit: &[],
 };
