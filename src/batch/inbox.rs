@@ -1,5 +1,5 @@
 //! A webhook receiver for a batch: an HTTP listener that verifies each
-//! delivery with [`webhook::verify`](crate::webhook::verify) and hands the
+//! delivery with [`crate::webhook::verify`] and hands the
 //! task events to the batch's completion detector, which then ends those
 //! tasks without a poll (polling stays on, rarely, as a safety net).
 //!
