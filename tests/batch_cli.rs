@@ -646,7 +646,7 @@ fn plan_on_a_half_done_batch_counts_what_the_journal_holds_and_sends_nothing() {
         .arg(&file)
         .arg("--out-dir")
         .arg(&out)
-        .args(["--max-wait", "2"])
+        .args(["--max-wait", "3", "--poll-interval", "0.2"])
         .output()
         .unwrap();
     assert_eq!(ran.status.code(), Some(5), "{}", text(&ran.stderr));

@@ -247,7 +247,7 @@ async fn an_in_doubt_create_never_adopts_a_task_that_is_not_its_own() {
     let made = other.submit(&foreign).await.unwrap();
     other.wait(&made.id, &quick_wait()).await.unwrap();
     let outcomes = batch::run(&clients, &jobs, &out, &options, on_event).await;
-    let JobOutcome::InDoubt { reason } = &outcomes[0] else {
+    let JobOutcome::InDoubt { reason, .. } = &outcomes[0] else {
         panic!("{outcomes:?}");
     };
     assert!(

@@ -15,7 +15,7 @@
 
 #[cfg(feature = "mock")]
 pub mod inbox;
-mod pipeline;
+pub(crate) mod pipeline;
 mod plan;
 pub(crate) mod runner;
 
@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use plan::{plan, Plan, PlanGroup};
-pub use runner::{run, BatchEvent, BatchOptions, JobOutcome, OnEvent, RECOVERY_FILE};
+pub use runner::{events, run, BatchEvent, BatchOptions, JobOutcome, OnEvent, RECOVERY_FILE};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

@@ -67,28 +67,37 @@ async fn next_event(inbox: &Events) -> Option<WebhookEvent> {
     }
 }
 
-/// Runs `jobs` through the pipeline; each job's outcome, in the jobs' order.
+/// Called with each job's index and outcome as it ends.
+pub(crate) type OnOutcome<'a> = &'a (dyn Fn(usize, JobOutcome) + Send + Sync);
+
+/// Runs `jobs` through the pipeline, handing each job's outcome to
+/// `on_outcome` as it ends. Stale part files are cleared first when
+/// `out_dir` is a directory of the batch's own (not empty).
 pub(crate) async fn run(
     clients: &HashMap<Provider, Client>,
     jobs: &[BatchJob],
     out_dir: &Path,
     options: &BatchOptions,
     on_event: OnEvent,
-) -> Vec<JobOutcome> {
+    on_outcome: OnOutcome<'_>,
+) {
     // Magnific can find an in-doubt task through its list endpoint.
     for client in clients.values() {
         if let Err(e) = client.reconcile_in_doubt().await {
             tracing::warn!(provider = %client.provider(), error = %e, "could not reconcile in-doubt creates");
         }
     }
-    let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
-    crate::download::remove_stale_parts(out_dir, &names);
+    if !out_dir.as_os_str().is_empty() {
+        let names = jobs.iter().filter_map(|j| j.output.file_name()).collect();
+        crate::download::remove_stale_parts(out_dir, &names);
+    }
     let halted = AtomicBool::new(false);
     let run = Run {
         out_dir,
         options,
         on_event: &on_event,
         halted: &halted,
+        on_outcome,
     };
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight.max(1)));
     let (tracked, found) = mpsc::unbounded_channel();
@@ -99,16 +108,18 @@ pub(crate) async fn run(
                 .map(|(index, job)| {
                     let (tracked, in_flight) = (tracked.clone(), in_flight.clone());
                     async move {
-                        let permit = in_flight.acquire_owned().await.ok()?;
+                        let Ok(permit) = in_flight.acquire_owned().await else {
+                            return;
+                        };
                         let Some(client) = clients.get(&job.provider) else {
                             let error = Error::validation(
                                 "provider",
                                 format!("no client for {}", job.provider),
                             );
-                            return Some((index, end(job, JobOutcome::failed(error), run)));
+                            return end(index, job, JobOutcome::failed(error), run);
                         };
                         match prepare(client, job, run).await {
-                            Step::Ended(outcome) => Some((index, end(job, outcome, run))),
+                            Step::Ended(outcome) => end(index, job, outcome, run),
                             Step::Track {
                                 task_id,
                                 job: id,
@@ -122,28 +133,23 @@ pub(crate) async fn run(
                                     resumed,
                                     permit,
                                 });
-                                None
                             }
                         }
                     }
                 })
                 .buffer_unordered(options.concurrency.max(1))
-                .filter_map(|ended| async move { ended })
-                .collect::<Vec<_>>()
+                .collect::<()>()
                 .await
         }
     };
     let detection = Detector::new(clients, jobs, &run).run(found);
-    let (ended, finished) = tokio::join!(submission, detection);
-    let mut outcomes: Vec<(usize, JobOutcome)> = ended.into_iter().chain(finished).collect();
-    outcomes.sort_by_key(|(index, _)| *index);
-    outcomes.into_iter().map(|(_, o)| o).collect()
+    tokio::join!(submission, detection);
 }
 
 /// Tells the caller a job ended, and hands its outcome on.
-fn end(job: &BatchJob, outcome: JobOutcome, run: &Run<'_>) -> JobOutcome {
+fn end(index: usize, job: &BatchJob, outcome: JobOutcome, run: &Run<'_>) {
     (run.on_event)(outcome.event(job));
-    outcome
+    (run.on_outcome)(index, outcome);
 }
 
 /// A task the submission stage hands to the detector.
@@ -243,10 +249,9 @@ struct Detector<'a> {
     schedules: HashMap<Provider, Schedule>,
     /// Providers whose list is read, and when next.
     lists: HashMap<Provider, Instant>,
-    /// Providers whose list call is in progress.
-    listing: HashSet<Provider>,
+    /// Providers whose list call is in progress, and when it was sent.
+    listing: HashMap<Provider, Instant>,
     ready: VecDeque<(Tracked, Provider, Finish)>,
-    results: Vec<(usize, JobOutcome)>,
     generation: u64,
     /// Webhook events for tasks not (yet) watched: one may arrive before
     /// its create's answer has been handed over. Bounded, oldest dropped.
@@ -285,9 +290,8 @@ impl<'a> Detector<'a> {
             queue: BinaryHeap::new(),
             schedules: HashMap::new(),
             lists,
-            listing: HashSet::new(),
+            listing: HashMap::new(),
             ready: VecDeque::new(),
-            results: Vec::new(),
             generation: 0,
             early: HashMap::new(),
             early_order: VecDeque::new(),
@@ -308,13 +312,9 @@ impl<'a> Detector<'a> {
         }
     }
 
-    async fn run(
-        mut self,
-        mut found: mpsc::UnboundedReceiver<Tracked>,
-    ) -> Vec<(usize, JobOutcome)> {
+    async fn run(mut self, mut found: mpsc::UnboundedReceiver<Tracked>) {
         let mut calls: FuturesUnordered<BoxFuture<'a, Answer>> = FuturesUnordered::new();
-        let mut downloads: FuturesUnordered<BoxFuture<'a, (usize, JobOutcome)>> =
-            FuturesUnordered::new();
+        let mut downloads: FuturesUnordered<BoxFuture<'a, ()>> = FuturesUnordered::new();
         let mut open = true;
         let inbox = inbox(self.options());
         loop {
@@ -329,7 +329,7 @@ impl<'a> Detector<'a> {
                 downloads.push(Box::pin(self.download(tracked, provider, finish)));
             }
             if !open && self.watched.is_empty() && calls.is_empty() && downloads.is_empty() {
-                return self.results;
+                return;
             }
             let wake = self.next_wake().unwrap_or(now + Duration::from_secs(3600));
             tokio::select! {
@@ -338,7 +338,7 @@ impl<'a> Detector<'a> {
                     None => open = false,
                 },
                 Some(answer) = calls.next(), if !calls.is_empty() => self.answered(answer),
-                Some(done) = downloads.next(), if !downloads.is_empty() => self.results.push(done),
+                Some(()) = downloads.next(), if !downloads.is_empty() => {}
                 Some(event) = next_event(&inbox), if self.hooked => self.delivered(event),
                 _ = tokio::time::sleep_until(wake) => {}
             }
@@ -351,7 +351,7 @@ impl<'a> Detector<'a> {
         let list = self
             .lists
             .iter()
-            .filter(|(p, _)| !self.listing.contains(*p) && self.watching(**p))
+            .filter(|(p, _)| !self.listing.contains_key(*p) && self.watching(**p))
             .map(|(_, at)| *at)
             .min();
         let deadline = self.deadlines.front().map(|(at, _)| *at);
@@ -456,12 +456,12 @@ impl<'a> Detector<'a> {
         let due: Vec<Provider> = self
             .lists
             .iter()
-            .filter(|(p, at)| **at <= now && !self.listing.contains(*p))
+            .filter(|(p, at)| **at <= now && !self.listing.contains_key(*p))
             .map(|(p, _)| *p)
             .filter(|p| self.watching(*p))
             .collect();
         for provider in due {
-            self.listing.insert(provider);
+            self.listing.insert(provider, now);
             let client = &self.clients[&provider];
             calls.push(Box::pin(async move {
                 Answer::List(provider, client.list(None).await)
@@ -500,7 +500,7 @@ impl<'a> Detector<'a> {
     }
 
     fn listed(&mut self, provider: Provider, listed: Result<Vec<Task>, Error>) {
-        self.listing.remove(&provider);
+        let sent = self.listing.remove(&provider);
         let now = Instant::now();
         let tasks = match listed {
             Ok(tasks) => tasks,
@@ -540,10 +540,15 @@ impl<'a> Detector<'a> {
                 self.status(&task);
             }
         }
-        // A task the list does not show (the list holds the account's
-        // newest tasks, say) is polled on its own.
+        // A task the list does not show, though it was made before the list
+        // was asked for (the list holds the account's newest tasks, say), is
+        // polled on its own.
         for key in self.unqueued(provider) {
-            if !seen.contains(&key) {
+            let older = self
+                .watched
+                .get(&key)
+                .is_some_and(|w| sent.is_some_and(|sent| w.tracked.since < sent));
+            if older && !seen.contains(&key) {
                 if let Some(mut w) = self.watched.remove(&key) {
                     let at = now + self.options().wait.min_delay;
                     self.schedule(&mut w, at);
@@ -687,7 +692,7 @@ impl<'a> Detector<'a> {
         tracked: Tracked,
         provider: Provider,
         finish: Finish,
-    ) -> impl std::future::Future<Output = (usize, JobOutcome)> + 'a {
+    ) -> impl std::future::Future<Output = ()> + 'a {
         let (client, job, run) = (
             &self.clients[&provider],
             &self.jobs[tracked.index],
@@ -711,16 +716,15 @@ impl<'a> Detector<'a> {
             };
             let outcome = match result {
                 Ok(done) => JobOutcome::Done {
-                    task_id: done.task.id,
-                    file: done.file.path,
-                    bytes: done.file.bytes,
+                    task: Box::new(done.task),
+                    file: done.file,
                 },
                 Err(error) => JobOutcome::Failed {
                     task_id: Some(task_id),
                     error,
                 },
             };
-            (index, end(job, outcome, run))
+            end(index, job, outcome, run)
         }
     }
 }

@@ -112,12 +112,10 @@ impl BatchOptions {
 pub enum JobOutcome {
     /// The video was written (this run).
     Done {
-        /// The task.
-        task_id: String,
-        /// The file and its size.
-        file: PathBuf,
-        /// Its size.
-        bytes: u64,
+        /// The completed task.
+        task: Box<crate::Task>,
+        /// The file written, its size and digest.
+        file: crate::download::Downloaded,
     },
     /// The file was already there, whole, from an earlier run.
     Skipped {
@@ -135,6 +133,8 @@ pub enum JobOutcome {
     InDoubt {
         /// What the journal says about it.
         reason: String,
+        /// The create's error, when it was sent in this run.
+        error: Option<Error>,
     },
     /// The task finished but its result URL expired before the download.
     Expired {
@@ -231,12 +231,11 @@ impl JobOutcome {
 
     pub(crate) fn event(&self, job: &BatchJob) -> BatchEvent {
         let (task_id, error) = match self {
-            JobOutcome::Done { task_id, .. } | JobOutcome::Expired { task_id } => {
-                (Some(task_id.clone()), None)
-            }
+            JobOutcome::Done { task, .. } => (Some(task.id.clone()), None),
+            JobOutcome::Expired { task_id } => (Some(task_id.clone()), None),
             JobOutcome::Skipped { .. } => (None, None),
             JobOutcome::Failed { task_id, error } => (task_id.clone(), Some(error.to_string())),
-            JobOutcome::InDoubt { reason } => (None, Some(reason.clone())),
+            JobOutcome::InDoubt { reason, .. } => (None, Some(reason.clone())),
         };
         BatchEvent::Finished {
             line: job.line,
@@ -259,7 +258,54 @@ pub async fn run(
     options: &BatchOptions,
     on_event: OnEvent,
 ) -> Vec<JobOutcome> {
-    super::pipeline::run(clients, jobs, out_dir, options, on_event).await
+    let outcomes: std::sync::Mutex<Vec<Option<JobOutcome>>> =
+        std::sync::Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let keep = |index: usize, outcome: JobOutcome| {
+        outcomes.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(outcome);
+    };
+    super::pipeline::run(clients, jobs, out_dir, options, on_event, &keep).await;
+    outcomes
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                JobOutcome::failed(Error::validation("batch", "the job never ended"))
+            })
+        })
+        .collect()
+}
+
+/// [`run`], as a stream of its events (`Finished` once per job, last);
+/// the stream ends when every job has.
+pub fn events<'a>(
+    clients: &'a HashMap<Provider, Client>,
+    jobs: &'a [BatchJob],
+    out_dir: &'a Path,
+    options: &'a BatchOptions,
+) -> impl futures_util::Stream<Item = BatchEvent> + 'a {
+    let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+    let work = Box::pin(async move {
+        let on_event: OnEvent = Arc::new(move |event| {
+            let _ = sent.send(event);
+        });
+        super::pipeline::run(clients, jobs, out_dir, options, on_event, &|_, _| {}).await;
+    });
+    futures_util::stream::unfold(
+        (work, received, false),
+        |(mut work, mut received, mut worked)| async move {
+            loop {
+                if worked {
+                    let event = received.recv().await?;
+                    return Some((event, (work, received, worked)));
+                }
+                tokio::select! {
+                    Some(event) = received.recv() => return Some((event, (work, received, worked))),
+                    () = &mut work => worked = true,
+                }
+            }
+        },
+    )
 }
 
 /// The file is there and as long as the journal says it was written.
@@ -280,6 +326,8 @@ pub(crate) struct Run<'a> {
     pub on_event: &'a OnEvent,
     /// Set once a journal write failed: no further create is sent.
     pub halted: &'a AtomicBool,
+    /// Where each job's outcome goes as it ends.
+    pub on_outcome: super::pipeline::OnOutcome<'a>,
 }
 
 impl Run<'_> {
@@ -406,6 +454,7 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
                         reason: prior.error.clone().unwrap_or_else(|| {
                             "the process stopped while the create was being sent".into()
                         }),
+                        error: None,
                     });
                 }
                 // Rejected (nothing was made), or in doubt and asked to re-send.
@@ -632,6 +681,7 @@ async fn submit(
             Step::Ended(match record {
                 Some(record) if record.state == JobState::InDoubt => JobOutcome::InDoubt {
                     reason: error.to_string(),
+                    error: Some(error),
                 },
                 _ => JobOutcome::Failed {
                     task_id: error.task_id().map(String::from),

@@ -232,9 +232,8 @@ pub(crate) async fn run(
     let files: Vec<String> = outcomes
         .iter()
         .filter_map(|o| match o {
-            JobOutcome::Done { file, .. } | JobOutcome::Skipped { file } => {
-                Some(file.display().to_string())
-            }
+            JobOutcome::Done { file, .. } => Some(file.path.display().to_string()),
+            JobOutcome::Skipped { file } => Some(file.display().to_string()),
             _ => None,
         })
         .collect();

@@ -588,8 +588,12 @@ impl Client {
         Ok(Generated { task, file })
     }
 
-    /// Runs many generations, at most `concurrency` at a time, yielding each
-    /// result as it finishes; one failure never stops the others.
+    /// Runs many generations through a batch's pipeline (creates paced by
+    /// this client's rate limit, `concurrency` at a time; one completion
+    /// detector for all the tasks; `concurrency` downloads at a time),
+    /// yielding each result as it finishes; one failure never stops the
+    /// others. Each call's jobs are new jobs: nothing is matched against
+    /// earlier ones (a batch file, with its journal, resumes instead).
     pub fn generate_many<'a, I>(
         &'a self,
         jobs: I,
@@ -600,21 +604,99 @@ impl Client {
         I: IntoIterator<Item = (VideoRequest, PathBuf)>,
         I::IntoIter: 'a,
     {
-        futures_util::stream::iter(jobs.into_iter().enumerate())
-            .map(move |(index, (request, output))| async move {
-                let result = self.generate(&request, &output, wait).await;
-                let task_id = match &result {
-                    Ok(done) => Some(done.task.id.clone()),
-                    Err(e) => e.task_id().map(String::from),
-                };
-                BatchItem {
+        let mut refused = Vec::new();
+        let mut valid = Vec::new();
+        // One call's jobs share a random stem: never one of a batch's keys.
+        let stem = format!("generate:{:016x}", fastrand::u64(..));
+        for (index, (request, output)) in jobs.into_iter().enumerate() {
+            match request.validate(self.provider()) {
+                Err(error) => refused.push(BatchItem {
                     index,
                     output,
-                    task_id,
-                    result,
+                    task_id: None,
+                    result: Err(error),
+                }),
+                Ok(()) => valid.push(crate::batch::BatchJob {
+                    line: index,
+                    key: format!("{stem}:{index}"),
+                    previous_key: format!("{stem}:{index}"),
+                    provider: self.provider(),
+                    request,
+                    output,
+                }),
+            }
+        }
+        let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+        let options = crate::batch::BatchOptions::new(wait.clone())
+            .concurrency(concurrency)
+            .force(true);
+        let clients = std::collections::HashMap::from([(self.provider(), self.clone())]);
+        let work = Box::pin(async move {
+            let outputs: Vec<PathBuf> = valid.iter().map(|j| j.output.clone()).collect();
+            let send = |i: usize, outcome: crate::batch::JobOutcome| {
+                let item = BatchItem::from_outcome(valid[i].line, outputs[i].clone(), outcome);
+                let _ = sent.send(item);
+            };
+            crate::batch::pipeline::run(
+                &clients,
+                &valid,
+                Path::new(""),
+                &options,
+                Arc::new(|_| {}),
+                &send,
+            )
+            .await;
+        });
+        let results = futures_util::stream::unfold(
+            (work, received, false),
+            |(mut work, mut received, mut worked)| async move {
+                loop {
+                    if worked {
+                        let item = received.recv().await?;
+                        return Some((item, (work, received, worked)));
+                    }
+                    tokio::select! {
+                        Some(item) = received.recv() => return Some((item, (work, received, worked))),
+                        () = &mut work => worked = true,
+                    }
                 }
-            })
-            .buffer_unordered(concurrency.max(1))
+            },
+        );
+        futures_util::stream::iter(refused).chain(results)
+    }
+}
+
+impl BatchItem {
+    fn from_outcome(index: usize, output: PathBuf, outcome: crate::batch::JobOutcome) -> Self {
+        use crate::batch::JobOutcome;
+        let (task_id, result) = match outcome {
+            JobOutcome::Done { task, file } => {
+                (Some(task.id.clone()), Ok(Generated { task: *task, file }))
+            }
+            JobOutcome::Failed { task_id, error } => (task_id, Err(error)),
+            JobOutcome::InDoubt { reason, error } => (
+                None,
+                Err(error.unwrap_or_else(|| Error::validation("create", reason))),
+            ),
+            JobOutcome::Expired { task_id } => {
+                let why =
+                    format!("{task_id} finished, but its result URL expired before the download");
+                (Some(task_id), Err(Error::validation("task", why)))
+            }
+            JobOutcome::Skipped { file } => (
+                None,
+                Err(Error::validation(
+                    "output",
+                    format!("{} was not written", file.display()),
+                )),
+            ),
+        };
+        BatchItem {
+            index,
+            output,
+            task_id,
+            result,
+        }
     }
 }
 
