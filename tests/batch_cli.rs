@@ -143,6 +143,40 @@ fn a_batch_killed_mid_download_resumes_with_one_create_per_job() {
     rerun_and_check(&home, &mock, dir.path(), 8);
 }
 
+/// Sixteen jobs for one provider, each its own line.
+fn sixteen() -> String {
+    (0..16)
+        .map(|i| format!("{{\"prompt\": \"gull {i}\", \"resolution\": \"480p\"}}\n"))
+        .collect()
+}
+
+#[test]
+fn a_batch_killed_while_the_list_is_read_and_downloads_run_resumes_with_one_create_per_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::write(dir.path().join("jobs.jsonl"), sixteen()).unwrap();
+    // Tasks finish over 0.3-4 s, so the list is still read for some while
+    // others download (each download takes 1.5 s).
+    let mock = mock(&[
+        "--lifecycle-ms",
+        "50",
+        "300..4000",
+        "--fault",
+        "video:latency=1500",
+    ]);
+    let list = "/v1/ai/video/seedance-2-mini";
+    kill_batch_when(&home, &mock, dir.path(), |events, mock| {
+        let requests = common::process::requests(mock);
+        let lists = requests.iter().filter(|r| r["path"] == list).count();
+        let videos = count(mock, "GET", "/__mock/videos/");
+        let finished = events.iter().filter(|e| e["event"] == "finished").count();
+        // Both stages busy: a download under way, the list read again
+        // since, and tasks still unfinished.
+        lists >= 2 && videos >= 1 && finished < 8
+    });
+    rerun_and_check(&home, &mock, dir.path(), 16);
+}
+
 #[test]
 fn a_batch_killed_right_after_its_creates_resumes_with_one_create_per_job() {
     let dir = tempfile::tempdir().unwrap();

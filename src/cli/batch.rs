@@ -17,6 +17,26 @@ use crate::{Client, Error, Provider, WaitOptions};
 /// Exit code when some create is in doubt (see `seedance-mini --help`).
 pub const IN_DOUBT: u8 = 5;
 
+/// Job lines shown at most; the other jobs in flight are counted.
+const MAX_LINES: usize = 12;
+
+/// The batch view's job lines.
+#[derive(Default)]
+struct JobLines {
+    shown: HashMap<PathBuf, ProgressBar>,
+    in_flight: std::collections::HashSet<PathBuf>,
+}
+
+impl JobLines {
+    /// The total bar's note: how many jobs in flight have no line.
+    fn more(&self) -> String {
+        match self.in_flight.len().saturating_sub(self.shown.len()) {
+            0 => String::new(),
+            n => format!("(and {n} more at the provider)"),
+        }
+    }
+}
+
 /// A run creating more new tasks than this asks first, on a terminal.
 const ASK_ABOVE: usize = 50;
 
@@ -125,7 +145,9 @@ pub(crate) async fn run(
         );
     }
     let (multi, total) = session.progress.batch(jobs.len() as u64);
-    let lines: Arc<Mutex<HashMap<PathBuf, ProgressBar>>> = Arc::default();
+    // One line per job in flight, up to a screenful; the rest are counted
+    // on the total bar, so the view never outgrows the terminal.
+    let lines: Arc<Mutex<JobLines>> = Arc::default();
     let json = session.out.json;
     let quiet = session.cli.quiet;
     let on_event = {
@@ -160,9 +182,13 @@ pub(crate) async fn run(
                 | BatchEvent::Resumed {
                     output, task_id, ..
                 } => {
-                    let line = Progress::job_line(&multi, &output.display().to_string());
-                    line.set_message(format!("{}  {task_id}", output.display()));
-                    lines.insert(output.clone(), line);
+                    lines.in_flight.insert(output.clone());
+                    if lines.shown.len() < MAX_LINES {
+                        let line = Progress::job_line(&multi, &output.display().to_string());
+                        line.set_message(format!("{}  {task_id}", output.display()));
+                        lines.shown.insert(output.clone(), line);
+                    }
+                    total.set_message(lines.more());
                 }
                 BatchEvent::Status {
                     output,
@@ -171,7 +197,12 @@ pub(crate) async fn run(
                     progress,
                     ..
                 } => {
-                    if let Some(line) = lines.get(output) {
+                    if !lines.shown.contains_key(output) && lines.shown.len() < MAX_LINES {
+                        let line = Progress::job_line(&multi, &output.display().to_string());
+                        lines.shown.insert(output.clone(), line);
+                        total.set_message(lines.more());
+                    }
+                    if let Some(line) = lines.shown.get(output) {
                         let pct = progress.map(|p| format!(" {p}%")).unwrap_or_default();
                         line.set_message(format!("{}  {task_id}  {status}{pct}", output.display()));
                     }
@@ -183,9 +214,11 @@ pub(crate) async fn run(
                     task_id,
                     error,
                 } => {
-                    if let Some(line) = lines.remove(output) {
+                    if let Some(line) = lines.shown.remove(output) {
                         line.finish_and_clear();
                     }
+                    lines.in_flight.remove(output);
+                    total.set_message(lines.more());
                     total.inc(1);
                     if !json {
                         let task = task_id
