@@ -195,6 +195,12 @@ async fn unknown_ids_wrong_methods_and_bad_bodies_get_the_providers_answers() {
     );
     let (s, h, _) = raw(&mock, "PUT", "/v1/videos", &[auth_b], None).await;
     assert_eq!((s.as_u16(), h["allow"].to_str().unwrap()), (405, "POST"));
+    // Anyfast's own words for a wrong method, not an internal error.
+    let (s, _, body) = raw(&mock, "PUT", "/v1/video/generations", &[auth_b], None).await;
+    assert_eq!(
+        (s.as_u16(), &body["error"]["code"]),
+        (405, &json!("method_not_allowed"))
+    );
     let not_json = Some("The request body must be JSON (Content-Type: application/json)");
     let (s, _, body) = raw(
         &mock,
@@ -985,5 +991,58 @@ async fn spread_completions_finish_out_of_order() {
         order,
         (0..8).collect::<Vec<_>>(),
         "a spread finishes out of order"
+    );
+}
+
+#[tokio::test]
+async fn anyfast_ids_are_date_time_stamps_and_a_failed_powertokens_task_has_its_end_time() {
+    let mock = MockServer::builder()
+        .lifecycle(Lifecycle::Clock {
+            in_progress_after: Duration::from_millis(10),
+            done_after: Duration::from_millis(50),
+        })
+        .start()
+        .await
+        .unwrap();
+    let anyfast = mock.client(Provider::Anyfast).unwrap();
+    let id = anyfast
+        .submit(&VideoRequest::new("a kite"))
+        .await
+        .unwrap()
+        .id;
+    // As the documented example: cgt-20260312231129-7db6s.
+    let parts: Vec<&str> = id.split('-').collect();
+    assert_eq!(parts.len(), 3, "{id}");
+    assert_eq!(
+        (parts[0], parts[1].len(), parts[2].len()),
+        ("cgt", 14, 5),
+        "{id}"
+    );
+    assert!(
+        parts[1].starts_with("20") && parts[1].bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
+
+    let powertokens = mock.client(Provider::Powertokens).unwrap();
+    let request = VideoRequest::new("a kite [mock:fail]").first_frame("https://example.com/k.png");
+    let id = powertokens.submit(&request).await.unwrap().id;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, _, body) = raw(
+        &mock,
+        "GET",
+        &format!("/v1/videos/{id}"),
+        &[("authorization", &bearer())],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "failed", "{body}");
+    assert!(
+        body["completed_at"].as_u64().is_some(),
+        "a failed task ended at a time: {body}"
+    );
+    assert!(
+        body.get("expires_at").is_none(),
+        "nothing of a failed task expires: {body}"
     );
 }

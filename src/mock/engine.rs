@@ -24,7 +24,7 @@ use super::proxy::Proxy;
 use super::respond::{json_bytes, json_response, mp4_response};
 use super::router::{self, Resolved, Route};
 use super::state::{Phase, Refused, Tasks};
-use super::validate::check_request;
+use super::validate::check_request_text;
 use super::webhooks::Webhooks;
 use crate::Provider;
 
@@ -449,7 +449,7 @@ impl Engine {
                 return behaviour.error(400, &format!("The request body is not valid JSON: {e}"))
             }
         };
-        let problems = check_request(route.id(), &body);
+        let problems = check_request_text(route.id(), &body, &request.body);
         if !problems.is_empty() {
             let accepts_problem = request
                 .headers

@@ -149,7 +149,8 @@ impl TaskRecord {
             (None, Phase::Completed, Outcome::Stuck) => Phase::InProgress,
             (None, natural, _) => natural,
         };
-        if phase == Phase::Completed && self.completed_at.is_none() {
+        // A failed task ended too: it has a time it ended.
+        if matches!(phase, Phase::Completed | Phase::Failed) && self.completed_at.is_none() {
             self.completed_at = Some((Instant::now(), unix_now()));
         }
         phase

@@ -184,7 +184,19 @@ fn dotted(pointer: &str) -> String {
 
 /// Every way `body` breaks the request schema of `operation_id`.
 pub fn check_request(operation_id: &str, body: &Value) -> Vec<Problem> {
-    let body = without_negative_zero(body);
+    check(operation_id, body, false)
+}
+
+/// [`check_request`] for a body whose text is `raw`: a negative zero
+/// written as a float (`-0.0`, `-0e5`) is checked as `0.0` is, and only the
+/// integer literal `-0` as `0`. serde_json reads all three as the float
+/// -0.0, so the text decides.
+pub fn check_request_text(operation_id: &str, body: &Value, raw: &[u8]) -> Vec<Problem> {
+    check(operation_id, body, float_negative_zero(raw))
+}
+
+fn check(operation_id: &str, body: &Value, as_float: bool) -> Vec<Problem> {
+    let body = without_negative_zero(body, as_float);
     // `is_valid` first: it stops at the first failure and allocates no
     // error, and almost every request a mock sees is valid.
     request_validators()
@@ -197,7 +209,11 @@ pub fn check_request(operation_id: &str, body: &Value) -> Vec<Problem> {
 /// `body` with every `-0` read as `0`: serde_json keeps the JSON literal
 /// `-0` as the float -0.0, which draft-4 `integer` refuses although the text
 /// is an integer (so `"seed": -0` was refused while `"seed": 0` passed).
-fn without_negative_zero(body: &Value) -> std::borrow::Cow<'_, Value> {
+fn without_negative_zero(body: &Value, as_float: bool) -> std::borrow::Cow<'_, Value> {
+    let zero = match as_float {
+        true => Value::from(0.0),
+        false => Value::from(0),
+    };
     fn has(v: &Value) -> bool {
         match v {
             Value::Number(n) => {
@@ -208,15 +224,15 @@ fn without_negative_zero(body: &Value) -> std::borrow::Cow<'_, Value> {
             _ => false,
         }
     }
-    fn fix(v: &mut Value) {
+    fn fix(v: &mut Value, zero: &Value) {
         match v {
             Value::Number(n)
                 if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) && !n.is_i64() =>
             {
-                *v = Value::from(0);
+                *v = zero.clone();
             }
-            Value::Array(a) => a.iter_mut().for_each(fix),
-            Value::Object(m) => m.values_mut().for_each(fix),
+            Value::Array(a) => a.iter_mut().for_each(|v| fix(v, zero)),
+            Value::Object(m) => m.values_mut().for_each(|v| fix(v, zero)),
             _ => {}
         }
     }
@@ -224,8 +240,49 @@ fn without_negative_zero(body: &Value) -> std::borrow::Cow<'_, Value> {
         return std::borrow::Cow::Borrowed(body);
     }
     let mut owned = body.clone();
-    fix(&mut owned);
+    fix(&mut owned, &zero);
     std::borrow::Cow::Owned(owned)
+}
+
+/// Whether JSON text holds a negative zero written as a float (`-0.0`,
+/// `-0e5`) outside its strings.
+fn float_negative_zero(raw: &[u8]) -> bool {
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in raw.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'-' => {
+                let token: Vec<u8> = raw[i + 1..]
+                    .iter()
+                    .copied()
+                    .take_while(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                    .collect();
+                let (mantissa, exponent) = match token.iter().position(|c| matches!(c, b'e' | b'E'))
+                {
+                    Some(at) => (&token[..at], Some(&token[at + 1..])),
+                    None => (&token[..], None),
+                };
+                let zero = mantissa.first() == Some(&b'0')
+                    && mantissa.iter().all(|c| matches!(c, b'0' | b'.'))
+                    && mantissa.iter().filter(|c| **c == b'.').count() <= 1;
+                let float = mantissa.contains(&b'.') || exponent.is_some();
+                if zero && float {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Every way `body` breaks the documented JSON schema of `operation_id`'s
@@ -328,7 +385,7 @@ fn content_violations(
         Ok(v) => v,
         Err(e) => return vec![violation("", "json", format!("not JSON: {e}"))],
     };
-    let value = without_negative_zero(&value);
+    let value = without_negative_zero(&value, float_negative_zero(body));
     let validator = cached_validator(format!("{key} {media}"), doc, schema);
     let mut out: Vec<Violation> = validator
         .iter_errors(&value)
@@ -495,6 +552,42 @@ pub fn response_violations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_float_form_of_zero_is_checked_alike() {
+        let op = "create_video_seedance_2_mini_720p";
+        let zero_float = br#"{"prompt": "x", "seed": 0.0}"#;
+        let refused =
+            check_request_text(op, &serde_json::from_slice(zero_float).unwrap(), zero_float);
+        assert!(!refused.is_empty(), "draft 4: 0.0 is not an integer");
+        for text in [
+            &br#"{"prompt": "x", "seed": -0.0}"#[..],
+            br#"{"prompt": "x", "seed": -0e5}"#,
+        ] {
+            let body: Value = serde_json::from_slice(text).unwrap();
+            assert_eq!(
+                check_request_text(op, &body, text),
+                refused,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        let minus = br#"{"prompt": "say -0.0", "seed": -0}"#;
+        assert_eq!(
+            check_request_text(op, &serde_json::from_slice(minus).unwrap(), minus),
+            []
+        );
+        // Anyfast's 3.1 document takes 0.0 as an integer, so -0.0 too.
+        let anyfast = br#"{"model": "seedance-2.0-mini", "content": [{"type": "text", "text": "x"}], "duration": 4, "seed": -0.0}"#;
+        assert_eq!(
+            check_request_text(
+                "createSeedanceMini",
+                &serde_json::from_slice(anyfast).unwrap(),
+                anyfast
+            ),
+            []
+        );
+    }
 
     #[test]
     fn negative_zero_is_an_integer_like_zero() {

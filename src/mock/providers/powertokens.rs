@@ -131,7 +131,9 @@ impl Behaviour for Powertokens {
         });
         if let Some((_, done)) = task.completed_at {
             body["completed_at"] = json!(done);
-            body["expires_at"] = json!(done + 24 * 3600);
+            if phase == Phase::Completed {
+                body["expires_at"] = json!(done + 24 * 3600);
+            }
         }
         match phase {
             Phase::Completed => {
