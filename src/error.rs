@@ -41,6 +41,11 @@ pub struct InvalidParam {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The run was stopped by a signal (Ctrl-C, SIGTERM) before it ended;
+    /// what was under way, and how to resume it, has been said.
+    #[error("interrupted")]
+    Interrupted,
+
     /// A request field breaks a rule of the target provider; nothing was sent.
     #[error("invalid `{field}`: {reason}")]
     Validation {

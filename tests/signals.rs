@@ -90,6 +90,10 @@ async fn stop_at(stage: Stage, signal: &str) {
     assert_eq!(doc["schema_version"], 1, "{what}");
     assert_eq!(doc["interrupted"], true, "{what}");
     let id = doc["task"]["id"].as_str().unwrap();
+    // A download that stops says the video is ready, not that the task is
+    // still running.
+    let ready = matches!(stage, Stage::Download);
+    assert_eq!(doc["task"]["status"] == "completed", ready, "{what}: {doc}");
     assert_eq!(mock.engine().task_count(), 1, "{what}");
     let listed: Vec<String> = mock
         .client(seedance_mini::Provider::Magnific)
@@ -118,4 +122,44 @@ async fn sigint_and_sigterm_at_every_stage_stop_with_the_task_and_a_resume_comma
             stop_at(stage, signal).await;
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_while_stopping_is_ignored_and_says_why() {
+    let mock = mock_for(Stage::Submit).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .env("SEEDANCE_MINI_HOME", dir.path())
+        .args(["--base-url", mock.url(), "--api-key", DEFAULT_API_KEY])
+        .args(["generate", "a cat", "-o"])
+        .arg(dir.path().join("v.mp4"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !begun(&mock, Stage::Submit) {
+        assert!(Instant::now() < deadline, "the submit never began");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("already stopping"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: task"),
+        "the id is still said: {stderr}"
+    );
+    assert_eq!(mock.engine().task_count(), 1);
 }

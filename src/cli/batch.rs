@@ -257,7 +257,7 @@ pub(crate) async fn run(
                 super::clear_line();
                 eprintln!("interrupted: every task created so far is in the journal; run the same command again to resume");
             }
-            std::process::exit(130);
+            return Err(Error::Interrupted);
         }
     };
     total.finish_and_clear();

@@ -35,6 +35,7 @@ pub fn exit_code(error: &Error) -> u8 {
         Error::Validation { .. } | Error::Unsupported { .. } | Error::Io(_) => 2,
         Error::ExceededMaxWait { .. } => 4,
         Error::Journal { .. } => LOCAL_STATE,
+        Error::Interrupted => 130,
         Error::AfterSubmit { source, .. } => exit_code(source),
         _ => 3,
     }
@@ -58,14 +59,20 @@ pub fn main() -> ExitCode {
         }
     };
     let out = Output { json: cli.json };
-    match runtime.block_on(run(&cli, out)) {
-        Ok(code) => ExitCode::from(code),
+    let code = match runtime.block_on(run(&cli, out)) {
+        Ok(code) => code,
+        // What was under way, and how to resume, is already said.
+        Err(Error::Interrupted) => 130,
         Err(error) => {
             let code = exit_code(&error);
             out.error(&error, code);
-            ExitCode::from(code)
+            code
         }
-    }
+    };
+    // Work still running (a poll, a journal write on the blocking pool) is
+    // given a moment, not waited for: everything paid for is on disk.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    ExitCode::from(code)
 }
 
 /// A parse error: clap's own text, or under `--json` one JSON document.
@@ -286,7 +293,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                 file = client.download_with(&task, output, Some(&report)) => file,
                 _ = stop.wait() => {
                     bar.clear();
-                    session.interrupted(&client, id, Some(output))
+                    return Err(session.stopped_download(&client, id, output));
                 }
             };
             bar.clear();
@@ -355,7 +362,7 @@ impl Session<'_> {
             result = client.wait(id, &options) => result,
             _ = self.stop.wait() => {
                 bar.finish_and_clear();
-                self.interrupted(client, id, output)
+                return Err(self.interrupted(client, id, output));
             }
         };
         bar.finish_and_clear();
@@ -372,8 +379,9 @@ impl Session<'_> {
         error
     }
 
-    /// Says which task is still running and how to pick it up again; exits 130.
-    pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> ! {
+    /// Says which task is still running and how to pick it up again; the
+    /// error that ends the command with exit 130.
+    pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> Error {
         let hint = resume_hint(self.cli, client, id, output);
         if self.out.json {
             output::emit(serde_json::json!({
@@ -390,7 +398,31 @@ impl Session<'_> {
             );
             eprintln!("{hint}");
         }
-        std::process::exit(130);
+        Error::Interrupted
+    }
+}
+
+impl Session<'_> {
+    /// Says that a finished task's download stopped (the video is still
+    /// there to fetch) and how to fetch it; the error that ends with 130.
+    pub(crate) fn stopped_download(&self, client: &Client, id: &str, output: &Path) -> Error {
+        let hint = resume_hint(self.cli, client, id, Some(output));
+        if self.out.json {
+            output::emit(serde_json::json!({
+                "interrupted": true,
+                "task": { "id": id, "provider": client.provider().name(), "status": "completed" },
+                "resume": hint.trim_start_matches("resume with: "),
+                "exit_code": 130,
+            }));
+        } else {
+            clear_line();
+            eprintln!(
+                "interrupted: the download stopped; task {id}'s video is ready at {}, and nothing partial was kept.",
+                client.provider()
+            );
+            eprintln!("{hint}");
+        }
+        Error::Interrupted
     }
 }
 
@@ -816,7 +848,7 @@ async fn submit_interruptibly(
                 eprintln!("interrupted while submitting: waiting for the provider's answer so the task id is not lost");
             }
             let (task, _) = submit.await?;
-            session.interrupted(client, &task.id, output)
+            Err(session.interrupted(client, &task.id, output))
         }
     }
 }
@@ -834,9 +866,19 @@ async fn finish(
 ) -> Result<u8, Error> {
     let spinner = session.progress.waiting(id);
     let shown = spinner.clone();
-    let wait = wait
-        .clone()
-        .also_on_progress(move |t| Progress::update(&shown, t));
+    // Set once the task is seen completed: what follows is the download.
+    let downloading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let wait = {
+        let downloading = downloading.clone();
+        wait.clone().also_on_progress(move |t| {
+            if t.status == crate::TaskStatus::Completed {
+                downloading.store(true, std::sync::atomic::Ordering::Relaxed);
+                shown.set_message(format!("{}  downloading", t.id));
+            } else {
+                Progress::update(&shown, t);
+            }
+        })
+    };
     let bar = session.progress.downloading_later();
     let report = {
         let (bar, spinner) = (bar.clone(), spinner.clone());
@@ -850,7 +892,10 @@ async fn finish(
         _ = session.stop.wait() => {
             spinner.finish_and_clear();
             bar.clear();
-            session.interrupted(client, id, Some(path))
+            if downloading.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(session.stopped_download(client, id, path));
+            }
+            return Err(session.interrupted(client, id, Some(path)));
         }
     };
     spinner.finish_and_clear();

@@ -4,6 +4,9 @@
 
 use tokio::sync::watch;
 
+/// What a second stop signal hears.
+pub const AGAIN: &str = "already stopping: the step under way ends first, so that no paid task's id is lost; this signal is ignored";
+
 /// Resolves once a stop signal arrived.
 pub struct Stop {
     stopped: watch::Receiver<Option<Signal>>,
@@ -33,6 +36,16 @@ impl Stop {
                     _ = int.recv() => Signal::Interrupt,
                 };
                 let _ = tx.send(Some(which));
+                // The command is already stopping: it is saying which task
+                // is paid for, or waiting for an answer that names one. A
+                // further signal changes nothing, and is told so.
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                    eprintln!("{AGAIN}");
+                }
             });
         }
         #[cfg(not(unix))]
