@@ -119,7 +119,7 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("seedance_mini=info"));
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .try_init();
@@ -830,6 +830,15 @@ fn mock_url_note(session: &Session<'_>) {
     }
 }
 
+/// Clears a spinner when dropped, whichever way its scope ends.
+struct Cleared<'a>(&'a indicatif::ProgressBar);
+
+impl Drop for Cleared<'_> {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// Submits; a stop signal during the call still waits for its answer
 /// (bounded by the request timeout), so the id of a task that may be paid
 /// for is printed. With a journal the job is on disk before the call.
@@ -841,9 +850,12 @@ async fn submit_interruptibly(
 ) -> Result<(Task, Option<crate::journal::JobId>), Error> {
     let submit = client.submit_job(req, output);
     tokio::pin!(submit);
+    let spinner = session.progress.submitting(client.provider());
+    let _cleared = Cleared(&spinner);
     tokio::select! {
         result = &mut submit => result,
         _ = session.stop.wait() => {
+            spinner.finish_and_clear();
             if !session.out.json {
                 eprintln!("interrupted while submitting: waiting for the provider's answer so the task id is not lost");
             }

@@ -56,6 +56,45 @@ fn stderr_target() -> ProgressDrawTarget {
 
 use crate::Task;
 
+/// The bars on screen now, so that a log line is written above them
+/// instead of through them.
+static SCREEN: std::sync::Mutex<Option<MultiProgress>> = std::sync::Mutex::new(None);
+
+fn show(screen: MultiProgress) {
+    *SCREEN.lock().unwrap_or_else(|p| p.into_inner()) = Some(screen);
+}
+
+/// Where log lines go: stderr, with the bars on screen cleared while a line
+/// is written and drawn again after it (no spinner debris under `-v`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let screen = SCREEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let write = || std::io::stderr().lock().write_all(buf);
+        match screen {
+            Some(screen) => screen.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
 /// Shows what is going on, or nothing.
 pub struct Progress {
     visible: bool,
@@ -73,15 +112,27 @@ impl Progress {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
         };
-        bar.set_draw_target(if self.visible {
-            stderr_target()
+        let bar = if self.visible {
+            // In a screen of its own, which log lines step around.
+            let screen = MultiProgress::with_draw_target(stderr_target());
+            let bar = screen.add(bar);
+            show(screen);
+            bar
         } else {
-            ProgressDrawTarget::hidden()
-        });
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+            bar
+        };
         bar.set_style(
             ProgressStyle::with_template(style).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    /// A spinner while a create is on its way.
+    pub fn submitting(&self, provider: crate::Provider) -> ProgressBar {
+        let bar = self.bar("{spinner} {msg} [{elapsed}]", None);
+        bar.set_message(format!("submitting to {provider}…"));
         bar
     }
 
@@ -115,7 +166,9 @@ impl Progress {
         // Several lines rely on the terminal's own wrap at its full width, so
         // the batch view draws on plain stderr (no margin).
         let multi = if self.visible {
-            MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            show(multi.clone());
+            multi
         } else {
             MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
         };
