@@ -581,6 +581,27 @@ fn tasks_filters_by_state_and_keeps_the_newest() {
     let table = text(&table.stdout);
     assert!(table.lines().next().unwrap().starts_with("ID"), "{table}");
     assert_eq!(table.lines().count(), 6, "{table}");
+    // --provider, given on the command line (before or after `tasks`),
+    // lists that provider's jobs; the journal here holds only Anyfast's.
+    assert_eq!(listed(&["--provider", "anyfast"]).len(), 10);
+    assert_eq!(listed(&["--provider", "magnific"]).len(), 0);
+    let before = run(&[
+        "--provider",
+        "magnific",
+        "--journal",
+        journal,
+        "--json",
+        "tasks",
+    ]);
+    assert_eq!(json(&before)["tasks"].as_array().unwrap().len(), 0);
+    // The variable picks a provider to call, not a filter.
+    let from_env = Command::new(BIN)
+        .args(["--journal", journal, "--json", "tasks"])
+        .env("SEEDANCE_MINI_HOME", home())
+        .env("SEEDANCE_MINI_PROVIDER", "magnific")
+        .output()
+        .unwrap();
+    assert_eq!(json(&from_env)["tasks"].as_array().unwrap().len(), 10);
     let bad = run(&["--journal", journal, "tasks", "--state", "paused"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(

@@ -24,8 +24,14 @@ pub struct Cli {
     pub mock: bool,
 
     /// Which provider to call: magnific, anyfast or powertokens.
+    /// (`tasks` lists only this provider's jobs when it is given on the
+    /// command line.)
     #[arg(long, global = true, help_heading = "Global options", env = "SEEDANCE_MINI_PROVIDER", default_value = "magnific", value_parser = parse_provider)]
     pub provider: Provider,
+
+    /// Whether `--provider` was given on the command line (set after parsing).
+    #[arg(skip)]
+    pub provider_given: bool,
 
     /// The key for --provider alone [default: $MAGNIFIC_API_KEY,
     /// $ANYFAST_API_KEY or $POWERTOKENS_API_KEY, else the provider's profile

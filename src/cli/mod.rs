@@ -15,8 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
-
 pub use args::Cli;
 use args::{Command, GenerateArgs, MockArgs, SpecCommand, TasksAction, WaitArgs, WebhookCommand};
 use output::{Asked, Output};
@@ -43,8 +41,15 @@ pub fn exit_code(error: &Error) -> u8 {
 
 /// Parses the arguments, runs the command, and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            cli.provider_given = given(&matches, "provider");
+            cli
+        }
         Err(e) => return parse_error(e),
     };
     init_logging(cli.verbose);
@@ -76,6 +81,13 @@ pub fn main() -> ExitCode {
 }
 
 /// A parse error: clap's own text, or under `--json` one JSON document.
+/// Whether `id` was given on the command line, at the top or in the
+/// subcommand (a global option may be written after it).
+fn given(matches: &clap::ArgMatches, id: &str) -> bool {
+    let here = matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    here || matches.subcommand().is_some_and(|(_, sub)| given(sub, id))
+}
+
 fn parse_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let wants_json = std::env::args().any(|a| a == "--json");
@@ -170,6 +182,9 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         }
         if let Some(limit) = limit {
             filter = filter.limit(*limit);
+        }
+        if cli.provider_given {
+            filter = filter.provider(cli.provider);
         }
         return tasks::list(&journal, &filter, out);
     }

@@ -205,12 +205,20 @@ pub struct JobFilter {
     pub limit: Option<usize>,
     /// Superseded rows too (a resubmitted job's history).
     pub history: bool,
+    /// Only this provider's rows.
+    pub provider: Option<Provider>,
 }
 
 impl JobFilter {
     /// Every current row.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Only `provider`'s rows.
+    pub fn provider(mut self, provider: Provider) -> Self {
+        self.provider = Some(provider);
+        self
     }
 
     /// Only rows in `state`.
@@ -645,6 +653,10 @@ impl Journal {
         }
         if let Some(state) = filter.state {
             wheres.push(format!("state = '{}'", state.as_str()));
+        }
+        if let Some(provider) = filter.provider {
+            // A provider's name is one of three fixed words.
+            wheres.push(format!("provider = '{}'", provider.name()));
         }
         let mut sql = format!("SELECT {COLUMNS} FROM jobs");
         if !wheres.is_empty() {
