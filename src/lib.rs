@@ -3,6 +3,8 @@
 
 mod api;
 pub mod batch;
+#[cfg(feature = "mock")]
+mod civil;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod client;

@@ -745,6 +745,35 @@ fn plan_on_a_half_done_batch_counts_what_the_journal_holds_and_sends_nothing() {
     assert_eq!(common::process::requests(&mock).len(), sent);
 }
 
+/// Runs `batch FILE --out-dir OUT` with a webhook receiver on a free local
+/// port, verifying under the mock's default secret, and `extra` options.
+fn with_webhooks(
+    home: &Path,
+    mock: &Mock,
+    file: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cli(home, mock, &["batch"])
+        .env(
+            "MAGNIFIC_WEBHOOK_SECRET",
+            seedance_mini::mock::DEFAULT_WEBHOOK_SECRET,
+        )
+        .arg(file)
+        .arg("--out-dir")
+        .arg(out)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/hooks")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn with_webhooks_a_batch_ends_its_tasks_without_polling_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -752,23 +781,7 @@ fn with_webhooks_a_batch_ends_its_tasks_without_polling_them() {
     let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
     std::fs::write(&file, BATCH).unwrap();
     let mock = mock(&["--lifecycle-ms", "100", "800"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let ran = cli(&home, &mock, &["batch"])
-        .env(
-            "MAGNIFIC_WEBHOOK_SECRET",
-            seedance_mini::mock::DEFAULT_WEBHOOK_SECRET,
-        )
-        .arg(&file)
-        .arg("--out-dir")
-        .arg(&out)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/hooks")])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .output()
-        .unwrap();
+    let ran = with_webhooks(&home, &mock, &file, &out, &[]);
     assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 8);
     let requests = common::process::requests(&mock);
@@ -805,27 +818,10 @@ fn a_delivery_with_a_bad_signature_is_refused() {
         "--webhook-secret",
         "whsec_b3RoZXItc2VjcmV0",
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // The receiver knows another secret: every delivery is refused (401),
     // and the list, as the safety net, would end the task only after 30 s;
     // the wait's deadline ends it first, as failed and resumable.
-    let ran = cli(&home, &mock, &["batch"])
-        .env(
-            "MAGNIFIC_WEBHOOK_SECRET",
-            seedance_mini::mock::DEFAULT_WEBHOOK_SECRET,
-        )
-        .arg(&file)
-        .arg("--out-dir")
-        .arg(&out)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/hooks")])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--max-wait", "3"])
-        .output()
-        .unwrap();
+    let ran = with_webhooks(&home, &mock, &file, &out, &["--max-wait", "3"]);
     assert_eq!(ran.status.code(), Some(1), "{}", text(&ran.stderr));
     let deliveries = common::process::http_get_json(&format!("{}/__mock/webhooks", mock.url));
     assert!(

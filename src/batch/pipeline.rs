@@ -146,6 +146,32 @@ pub(crate) async fn run(
     tokio::join!(submission, detection);
 }
 
+/// What `received` gets while `work` runs, as a stream that ends once
+/// `work` is done and everything sent has been yielded.
+pub(crate) fn while_running<'a, T: 'a, F>(
+    work: F,
+    received: mpsc::UnboundedReceiver<T>,
+) -> impl futures_util::Stream<Item = T> + 'a
+where
+    F: std::future::Future<Output = ()> + Unpin + 'a,
+{
+    futures_util::stream::unfold(
+        (work, received, false),
+        |(mut work, mut received, mut worked)| async move {
+            loop {
+                if worked {
+                    let item = received.recv().await?;
+                    return Some((item, (work, received, worked)));
+                }
+                tokio::select! {
+                    Some(item) = received.recv() => return Some((item, (work, received, worked))),
+                    () = &mut work => worked = true,
+                }
+            }
+        },
+    )
+}
+
 /// Tells the caller a job ended, and hands its outcome on.
 fn end(index: usize, job: &BatchJob, outcome: JobOutcome, run: &Run<'_>) {
     (run.on_event)(outcome.event(job));

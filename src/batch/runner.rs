@@ -291,21 +291,7 @@ pub fn events<'a>(
         });
         super::pipeline::run(clients, jobs, out_dir, options, on_event, &|_, _| {}).await;
     });
-    futures_util::stream::unfold(
-        (work, received, false),
-        |(mut work, mut received, mut worked)| async move {
-            loop {
-                if worked {
-                    let event = received.recv().await?;
-                    return Some((event, (work, received, worked)));
-                }
-                tokio::select! {
-                    Some(event) = received.recv() => return Some((event, (work, received, worked))),
-                    () = &mut work => worked = true,
-                }
-            }
-        },
-    )
+    super::pipeline::while_running(work, received)
 }
 
 /// The file is there and as long as the journal says it was written.

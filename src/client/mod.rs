@@ -647,21 +647,7 @@ impl Client {
             )
             .await;
         });
-        let results = futures_util::stream::unfold(
-            (work, received, false),
-            |(mut work, mut received, mut worked)| async move {
-                loop {
-                    if worked {
-                        let item = received.recv().await?;
-                        return Some((item, (work, received, worked)));
-                    }
-                    tokio::select! {
-                        Some(item) = received.recv() => return Some((item, (work, received, worked))),
-                        () = &mut work => worked = true,
-                    }
-                }
-            },
-        );
+        let results = crate::batch::pipeline::while_running(work, received);
         futures_util::stream::iter(refused).chain(results)
     }
 }
