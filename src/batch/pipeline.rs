@@ -210,8 +210,7 @@ struct Watched {
 enum Finish {
     /// A poll returned the finished task.
     Polled(Box<Task>),
-    /// The list or a webhook said it finished: one get (or the webhook's
-    /// task) gives its video URLs.
+    /// The list said it finished: one get gives its video URLs.
     Listed,
     /// It will not finish for us.
     GaveUp(Error),
@@ -752,5 +751,48 @@ impl<'a> Detector<'a> {
             };
             end(index, job, outcome, run)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_poll_waits_for_nearly_all_and_later_ones_come_closer() {
+        let mut schedule = Schedule::default();
+        for s in 20..=40 {
+            schedule.learn(f64::from(s));
+        }
+        // The 98th percentile of 20..=40 s: 40 s (rounded to a sample).
+        assert_eq!(schedule.first(), Duration::from_secs(40));
+        let (least, most) = (Duration::from_millis(500), Duration::from_secs(20));
+        // An eighth of the spread (40 - 22 = 18 s), then half as much again each time.
+        assert_eq!(
+            schedule.gap(0, least, most),
+            Duration::from_secs_f64(18.0 / 8.0)
+        );
+        assert_eq!(
+            schedule.gap(1, least, most),
+            Duration::from_secs_f64(18.0 / 8.0 * 1.5)
+        );
+        assert_eq!(schedule.gap(16, least, most), most);
+        // Durations all alike: the gap is the least allowed.
+        let mut alike = Schedule::default();
+        (0..10).for_each(|_| alike.learn(30.0));
+        assert_eq!(alike.gap(0, least, most), least);
+    }
+
+    #[test]
+    fn only_the_newest_durations_are_kept() {
+        let mut schedule = Schedule::default();
+        (0..SAMPLES).for_each(|_| schedule.learn(100.0));
+        (0..SAMPLES).for_each(|_| schedule.learn(10.0));
+        assert_eq!(schedule.samples.len(), SAMPLES);
+        assert_eq!(
+            schedule.first(),
+            Duration::from_secs(10),
+            "the provider got faster"
+        );
     }
 }
