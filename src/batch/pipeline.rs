@@ -26,9 +26,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::runner::{prepare, BatchEvent, BatchOptions, JobOutcome, OnEvent, Run, Step};
@@ -143,7 +143,7 @@ pub(crate) async fn run(
         }
     };
     let detection = Detector::new(clients, jobs, &run).run(found);
-    tokio::join!(submission, detection);
+    tokio::join!(Box::pin(submission), Box::pin(detection));
 }
 
 /// What `received` gets while `work` runs, as a stream that ends once
@@ -221,6 +221,9 @@ enum Answer {
     List(Provider, Result<Vec<Task>, Error>),
     Poll(String, u64, Result<Box<Task>, Error>),
 }
+
+/// The detector's calls in progress, each a task of its own.
+type Calls = FuturesUnordered<JoinHandle<Answer>>;
 
 /// Scouts polled per provider while its schedule is unknown.
 const SCOUTS: usize = 4;
@@ -338,8 +341,9 @@ impl<'a> Detector<'a> {
     }
 
     async fn run(mut self, mut found: mpsc::UnboundedReceiver<Tracked>) {
-        let mut calls: FuturesUnordered<BoxFuture<'a, Answer>> = FuturesUnordered::new();
-        let mut downloads: FuturesUnordered<BoxFuture<'a, ()>> = FuturesUnordered::new();
+        let mut calls: Calls = FuturesUnordered::new();
+        let mut downloads: FuturesUnordered<JoinHandle<(usize, JobOutcome)>> =
+            FuturesUnordered::new();
         let mut open = true;
         let inbox = inbox(self.options());
         loop {
@@ -351,7 +355,7 @@ impl<'a> Detector<'a> {
                 let Some((tracked, provider, finish)) = self.ready.pop_front() else {
                     break;
                 };
-                downloads.push(Box::pin(self.download(tracked, provider, finish)));
+                downloads.push(tokio::spawn(self.download(tracked, provider, finish)));
             }
             if !open && self.watched.is_empty() && calls.is_empty() && downloads.is_empty() {
                 return;
@@ -362,8 +366,20 @@ impl<'a> Detector<'a> {
                     Some(tracked) => self.watch(tracked),
                     None => open = false,
                 },
-                Some(answer) = calls.next(), if !calls.is_empty() => self.answered(answer),
-                Some(()) = downloads.next(), if !downloads.is_empty() => {}
+                Some(answer) = calls.next(), if !calls.is_empty() => match answer {
+                    Ok(answer) => self.answered(answer),
+                    // A call that panicked (a bug): its task ends at its deadline.
+                    Err(error) => tracing::error!(%error, "a poll stopped"),
+                },
+                Some(done) = downloads.next(), if !downloads.is_empty() => {
+                    let (index, outcome) = done.unwrap_or_else(|error| {
+                        // Only a panic gets here; the job is reported, never lost.
+                        (usize::MAX, JobOutcome::failed(Error::validation("download", error.to_string())))
+                    });
+                    if let Some(job) = self.jobs.get(index) {
+                        end(index, job, outcome, self.run);
+                    }
+                }
                 Some(event) = next_event(&inbox), if self.hooked => self.delivered(event),
                 _ = tokio::time::sleep_until(wake) => {}
             }
@@ -477,7 +493,7 @@ impl<'a> Detector<'a> {
         )));
     }
 
-    fn start_lists(&mut self, now: Instant, calls: &mut FuturesUnordered<BoxFuture<'a, Answer>>) {
+    fn start_lists(&mut self, now: Instant, calls: &mut Calls) {
         let due: Vec<Provider> = self
             .lists
             .iter()
@@ -487,14 +503,14 @@ impl<'a> Detector<'a> {
             .collect();
         for provider in due {
             self.listing.insert(provider, now);
-            let client = &self.clients[&provider];
-            calls.push(Box::pin(async move {
+            let client = self.clients[&provider].clone();
+            calls.push(tokio::spawn(async move {
                 Answer::List(provider, client.list(None).await)
             }));
         }
     }
 
-    fn start_polls(&mut self, now: Instant, calls: &mut FuturesUnordered<BoxFuture<'a, Answer>>) {
+    fn start_polls(&mut self, now: Instant, calls: &mut Calls) {
         while calls.len() < MAX_POLLS {
             match self.queue.peek() {
                 Some(Reverse((at, _, _))) if *at <= now => {}
@@ -509,8 +525,8 @@ impl<'a> Detector<'a> {
             if watched.generation != generation {
                 continue;
             }
-            let client = &self.clients[&watched.provider];
-            calls.push(Box::pin(async move {
+            let client = self.clients[&watched.provider].clone();
+            calls.push(tokio::spawn(async move {
                 let answer = client.get(&key).await.map(Box::new);
                 Answer::Poll(key, generation, answer)
             }));
@@ -712,19 +728,18 @@ impl<'a> Detector<'a> {
         }
     }
 
+    /// A finished task's download (or its failure, recorded), as a task of
+    /// its own on the runtime: polled from a fresh stack, not from inside
+    /// the detector's loop.
     fn download(
         &self,
         tracked: Tracked,
         provider: Provider,
         finish: Finish,
-    ) -> impl std::future::Future<Output = ()> + 'a {
-        let (client, job, run) = (
-            &self.clients[&provider],
-            &self.jobs[tracked.index],
-            self.run,
-        );
-        let path: PathBuf = run.out_dir.join(&job.output);
-        let wait = run.options.wait.clone();
+    ) -> impl std::future::Future<Output = (usize, JobOutcome)> + Send + 'static {
+        let client = self.clients[&provider].clone();
+        let path: PathBuf = self.run.out_dir.join(&self.jobs[tracked.index].output);
+        let wait = self.run.options.wait.clone();
         async move {
             let Tracked {
                 index,
@@ -749,7 +764,7 @@ impl<'a> Detector<'a> {
                     error,
                 },
             };
-            end(index, job, outcome, run)
+            (index, outcome)
         }
     }
 }

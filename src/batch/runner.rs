@@ -263,7 +263,12 @@ pub async fn run(
     let keep = |index: usize, outcome: JobOutcome| {
         outcomes.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(outcome);
     };
-    super::pipeline::run(clients, jobs, out_dir, options, on_event, &keep).await;
+    // On the heap: the pipeline's state is large (in a debug build, past a
+    // test thread's 2 MiB stack when held in the caller's frame).
+    Box::pin(super::pipeline::run(
+        clients, jobs, out_dir, options, on_event, &keep,
+    ))
+    .await;
     outcomes
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())

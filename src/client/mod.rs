@@ -256,13 +256,15 @@ impl Client {
 
     async fn create(&self, request: &VideoRequest) -> Result<Task, Error> {
         let span = tracing::info_span!("submit", provider = %self.provider());
-        let call = retry::run(
+        // Boxed: a call's future is large (reqwest, the generated client,
+        // hooks), and every caller would otherwise carry a copy of it.
+        let call = Box::pin(retry::run(
             &self.inner.retry,
             Safety::NotIdempotent,
             self.provider(),
             "submit",
             || self.paced(self.inner.backend.create(request)),
-        );
+        ));
         let task = with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
             .await?;
@@ -273,13 +275,15 @@ impl Client {
     /// The task's current state, retrying transient failures.
     pub async fn get(&self, id: &str) -> Result<Task, Error> {
         let span = tracing::info_span!("get", provider = %self.provider(), task_id = id);
-        let call = retry::run(
+        // Boxed: a call's future is large (reqwest, the generated client,
+        // hooks), and every caller would otherwise carry a copy of it.
+        let call = Box::pin(retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
             "get",
             || self.get_once(id),
-        );
+        ));
         with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
             .await
@@ -292,13 +296,15 @@ impl Client {
     /// Tasks (Magnific only): all of them, or those of one resolution.
     pub async fn list(&self, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
         let span = tracing::info_span!("list", provider = %self.provider());
-        let call = retry::run(
+        // Boxed: a call's future is large (reqwest, the generated client,
+        // hooks), and every caller would otherwise carry a copy of it.
+        let call = Box::pin(retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
             "list",
             || self.paced(self.inner.backend.list(resolution)),
-        );
+        ));
         with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
             .await
@@ -310,7 +316,7 @@ impl Client {
         let span = tracing::info_span!("wait", provider = %self.provider(), task_id = id);
         with_overrides(
             self.overrides.as_ref(),
-            wait_for(options, || self.get_once(id)),
+            Box::pin(wait_for(options, || self.get_once(id))),
         )
         .instrument(span)
         .await
@@ -348,7 +354,9 @@ impl Client {
         }
         let path = path.as_ref();
         let span = tracing::info_span!("download", provider = %self.provider(), task_id = %task.id);
-        let call = retry::run(
+        // Boxed: a call's future is large (reqwest, the generated client,
+        // hooks), and every caller would otherwise carry a copy of it.
+        let call = Box::pin(retry::run(
             &self.inner.retry,
             Safety::Idempotent,
             self.provider(),
@@ -376,7 +384,7 @@ impl Client {
                     Err(e) => self.follow_content_redirect(e, task, path, progress).await,
                 }
             },
-        );
+        ));
         let file = with_overrides(self.overrides.as_ref(), call)
             .instrument(span)
             .await?;
