@@ -9,12 +9,22 @@ use crate::{Error, Task};
 /// The version of every `--json` document's shape; documented in the README.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Writes a line on stdout; a reader that has gone (`| head`) ends the
+/// output quietly, as other command-line tools do, instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 /// Prints one JSON document on stdout, with its `schema_version`.
 pub fn emit(mut doc: Value) {
     if let Value::Object(map) = &mut doc {
         map.insert("schema_version".into(), json!(SCHEMA_VERSION));
     }
-    println!("{doc}");
+    say!("{doc}");
 }
 
 /// Prints for people or for programs.
@@ -77,13 +87,13 @@ impl Output {
         if let Some(d) = asked.duration {
             line += &format!("  {d} s");
         }
-        println!("{line}");
+        say!("{line}");
         if let Some(e) = &task.error {
-            println!("reason: {e}");
+            say!("reason: {e}");
         }
         match file {
-            Some(f) => println!("saved {} ({} bytes)", f.path.display(), f.bytes),
-            None => task.video_urls.iter().for_each(|u| println!("video: {u}")),
+            Some(f) => say!("saved {} ({} bytes)", f.path.display(), f.bytes),
+            None => task.video_urls.iter().for_each(|u| say!("video: {u}")),
         }
     }
 
@@ -91,10 +101,10 @@ impl Output {
         if self.json {
             emit(json!({ "tasks": tasks.iter().map(task_json).collect::<Vec<_>>() }));
         } else if tasks.is_empty() {
-            println!("no tasks");
+            say!("no tasks");
         } else {
             for t in tasks {
-                println!("{}  {}", t.id, t.status);
+                say!("{}  {}", t.id, t.status);
             }
         }
     }
@@ -105,11 +115,13 @@ impl Output {
                 json!({ "valid": true, "id": event.id, "task_id": event.task_id, "status": event.status.as_word(), "generated": event.generated }),
             );
         } else {
-            println!(
+            say!(
                 "valid: delivery {} says task {} is {}",
-                event.id, event.task_id, event.status
+                event.id,
+                event.task_id,
+                event.status
             );
-            event.generated.iter().for_each(|u| println!("video: {u}"));
+            event.generated.iter().for_each(|u| say!("video: {u}"));
         }
     }
 

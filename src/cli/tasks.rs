@@ -214,8 +214,8 @@ pub(crate) async fn sync(
         for (job, result) in &results {
             let id = job.task_id.as_deref().unwrap_or("-");
             match result {
-                Ok(what) => println!("{id}  {}  {what}", job.provider),
-                Err(e) => println!("{id}  {}  failed: {e}", job.provider),
+                Ok(what) => super::output::say!("{id}  {}  {what}", job.provider),
+                Err(e) => super::output::say!("{id}  {}  failed: {e}", job.provider),
             }
         }
     }
@@ -234,7 +234,7 @@ pub(crate) async fn sync(
         );
     } else {
         if results.is_empty() {
-            println!("nothing to sync in {}", journal.path().display());
+            super::output::say!("nothing to sync in {}", journal.path().display());
         }
         if in_doubt > 0 {
             eprintln!(
