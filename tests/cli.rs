@@ -868,3 +868,14 @@ fn the_manual_documents_every_command_the_batch_format_and_the_exit_codes() {
         "no pages that do not exist"
     );
 }
+
+#[test]
+fn a_zero_poll_interval_is_refused_with_the_rule_it_breaks() {
+    let zero = run(&["--mock", "generate", "a kite", "--poll-interval", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        text(&zero.stderr).contains("must be more than 0 and at most 3600 seconds"),
+        "{}",
+        text(&zero.stderr)
+    );
+}

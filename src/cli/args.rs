@@ -349,8 +349,9 @@ pub struct WaitArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub max_wait: u64,
-    /// Seconds between polls at first (they grow up to 7.5 times this)
-    /// [default: 2, or 0.1 with --mock].
+    /// Seconds between polls at first (they grow up to 7.5 times this); in
+    /// a batch, also how often Magnific's list is read (more than 0, at most
+    /// 3600) [default: 2, or 0.1 with --mock].
     #[arg(long, value_name = "SECS")]
     pub poll_interval: Option<f64>,
 }

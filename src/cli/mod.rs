@@ -498,7 +498,7 @@ fn wait_options(args: &WaitArgs, mock: bool) -> Result<WaitOptions, Error> {
         Some(secs) => {
             return Err(Error::validation(
                 "--poll-interval",
-                format!("{secs} is not between 0 and 3600 seconds"),
+                format!("{secs} is not allowed: it must be more than 0 and at most 3600 seconds"),
             ))
         }
         None if mock => Duration::from_millis(100),
