@@ -4,7 +4,8 @@
 //! Uses `MAGNIFIC_API_KEY` when set (with Magnific's documented rate limit),
 //! else the mock. One line expands into four variations (two resolutions by
 //! two aspect ratios); running the batch a second time finds every file in
-//! the journal and pays for nothing.
+//! the journal and pays for nothing. Before each run, `batch::plan` says
+//! what it would pay for, sending nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,7 +67,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = dir.join("videos");
     std::fs::create_dir_all(&out)?;
     for run in ["first run", "second run (resumes from the journal)"] {
-        println!("{run}:");
+        // What the run would pay for, found without sending anything.
+        let plan = batch::plan(&jobs, Some(&journal), &out, &options)?;
+        println!(
+            "{run}: {} new creates ({} s of video), {} already done",
+            plan.new, plan.new_video_seconds, plan.done
+        );
         let outcomes = batch::run(&clients, &jobs, &out, &options, on_event.clone()).await;
         let done = outcomes.iter().filter(|o| o.word() != "failed").count();
         println!("  {done} of {} have their file", outcomes.len());
