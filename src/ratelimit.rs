@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 use tokio::time::Instant;
 
 /// Limits on request rate: at most N requests in any span of T, for each window.
@@ -117,6 +117,15 @@ impl Limiter {
 
     /// Waits until a request may be sent, and counts it.
     pub(crate) async fn acquire(&self) {
+        while let Some(at) = self.take() {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// Counts a request if one may be sent now (`None`); else when one may.
+    /// The lock is a plain one, held for a few comparisons and never
+    /// across a wait.
+    fn take(&self) -> Option<Instant> {
         let keep = self
             .limit
             .windows
@@ -125,43 +134,35 @@ impl Limiter {
             .max()
             .unwrap_or(0)
             .max(RECENT);
-        loop {
-            let mut state = self.state.lock().await;
-            let now = Instant::now();
-            let sent = &state.sent;
-            let by_windows = self.limit.windows.iter().filter_map(|(n, per)| {
-                let n = *n as usize;
-                (sent.len() >= n).then(|| sent[sent.len() - n] + *per + margin(*per))
-            });
-            let by_pace = state
-                .pace
-                .zip(sent.back())
-                .map(|(pace, last)| *last + Duration::from_secs_f64(1.0 / pace));
-            let ready_at = by_windows
-                .chain(by_pace)
-                .chain(state.hold_until)
-                .filter(|at| *at > now)
-                .max();
-            match ready_at {
-                None => {
-                    state.sent.push_back(now);
-                    while state.sent.len() > keep {
-                        state.sent.pop_front();
-                    }
-                    return;
-                }
-                Some(at) => {
-                    drop(state);
-                    tokio::time::sleep_until(at).await;
-                }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let sent = &state.sent;
+        let by_windows = self.limit.windows.iter().filter_map(|(n, per)| {
+            let n = *n as usize;
+            (sent.len() >= n).then(|| sent[sent.len() - n] + *per + margin(*per))
+        });
+        let by_pace = state
+            .pace
+            .zip(sent.back())
+            .map(|(pace, last)| *last + Duration::from_secs_f64(1.0 / pace));
+        let ready_at = by_windows
+            .chain(by_pace)
+            .chain(state.hold_until)
+            .filter(|at| *at > now)
+            .max();
+        if ready_at.is_none() {
+            state.sent.push_back(now);
+            while state.sent.len() > keep {
+                state.sent.pop_front();
             }
         }
+        ready_at
     }
 
     /// A call was answered 429: slow down, and hold every call for
     /// `retry_after` when the server said so.
     pub(crate) async fn limited(&self, retry_after: Option<Duration>) {
-        let mut state = self.state.lock().await;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         state.limited += 1;
         if let Some(wait) = retry_after {
@@ -186,7 +187,7 @@ impl Limiter {
 
     /// A call was answered without a 429: the pace recovers.
     pub(crate) async fn answered(&self) {
-        let mut state = self.state.lock().await;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(pace) = state.pace else {
             return;
         };
@@ -202,7 +203,7 @@ impl Limiter {
 
     /// 429s seen so far.
     pub(crate) async fn limited_count(&self) -> u64 {
-        self.state.lock().await.limited
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).limited
     }
 }
 
