@@ -86,15 +86,7 @@ pub(crate) async fn run(
     }
     let options = match (&args.webhook_url, &args.listen) {
         (Some(url), Some(addr)) => {
-            let parsed = reqwest::Url::parse(url)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"));
-            if parsed.is_none() {
-                return Err(Error::validation(
-                    "--webhook-url",
-                    format!("`{url}` is not an http(s) URL"),
-                ));
-            }
+            super::http_url("--webhook-url", url)?;
             let secret = match (session.cli.mock, std::env::var("MAGNIFIC_WEBHOOK_SECRET")) {
                 (true, _) => crate::mock::DEFAULT_WEBHOOK_SECRET.to_string(),
                 (false, Ok(secret)) if !secret.trim().is_empty() => secret,

@@ -975,6 +975,20 @@ async fn resolve_addr(addr: &str) -> Result<std::net::SocketAddr, Error> {
         .ok_or_else(|| Error::validation("--addr", format!("`{addr}` resolves to no address")))
 }
 
+/// Refuses `url`, given with `flag`, unless it is an http(s) URL.
+pub(crate) fn http_url(flag: &'static str, url: &str) -> Result<(), Error> {
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    match parsed {
+        Some(_) => Ok(()),
+        None => Err(Error::validation(
+            flag,
+            format!("`{url}` is not an http(s) URL"),
+        )),
+    }
+}
+
 /// The global `--pace`: `documented`, `none`, or windows.
 fn client_rate_limit(spec: &str, provider: crate::Provider) -> Result<crate::RateLimit, Error> {
     match spec.trim() {
@@ -1066,15 +1080,7 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
                 format!("`{provider}` is not a provider (magnific, anyfast or powertokens)"),
             )
         })?;
-        let parsed = reqwest::Url::parse(url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        if parsed.is_none() {
-            return Err(Error::validation(
-                "--upstream",
-                format!("`{url}` is not an http(s) URL"),
-            ));
-        }
+        http_url("--upstream", url)?;
         builder = builder.upstream(provider, url);
     }
     if let Some(dir) = &args.record {
