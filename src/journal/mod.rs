@@ -24,10 +24,9 @@
 //! without the key, and local media only as a digest.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -38,6 +37,7 @@ use crate::{Error, Media, Provider, Task, VideoRequest};
 mod ledger;
 pub(crate) mod owner;
 pub(crate) mod schema;
+mod sqlite;
 
 pub use ledger::{JobId, Ledger};
 
@@ -145,41 +145,6 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        let text = |i| row.get::<_, Option<String>>(i);
-        Ok(JobRecord {
-            id: row.get(0)?,
-            key: text(1)?,
-            provider: row.get(2)?,
-            base_url: row.get(3)?,
-            request: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or(Value::Null),
-            prompt: text(5)?,
-            output: text(6)?.map(PathBuf::from),
-            state: {
-                let word = row.get::<_, String>(7)?;
-                JobState::parse(&word).ok_or_else(|| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        7,
-                        rusqlite::types::Type::Text,
-                        format!("unknown state `{word}` (written by a newer version?)").into(),
-                    )
-                })?
-            },
-            task_id: text(8)?,
-            status: text(9)?,
-            video_urls: serde_json::from_str(&row.get::<_, String>(10)?).unwrap_or_default(),
-            expires_at: row.get(11)?,
-            file_bytes: row.get::<_, Option<i64>>(12)?.map(|n| n as u64),
-            file_sha256: text(13)?,
-            error: text(14)?,
-            created_at: row.get(15)?,
-            updated_at: row.get(16)?,
-            owner: text(17)?,
-            lease_until: row.get(18)?,
-            superseded_by: row.get(19)?,
-        })
-    }
-
     /// Whether its owner's claim still holds at `now` (unix seconds).
     pub fn claim_alive(&self, now: i64) -> bool {
         owner::alive(self.owner.as_deref(), self.lease_until, now)
@@ -191,7 +156,8 @@ impl JobRecord {
     }
 }
 
-const COLUMNS: &str = "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
+pub(super) const COLUMNS: &str =
+    "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
      status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at, \
      owner, lease_until, superseded_by";
 
@@ -266,30 +232,14 @@ pub struct NewJob<'a> {
     pub output: Option<&'a Path>,
 }
 
-/// The journal: a handle on one SQLite file. Cheap to clone.
+/// The journal: a handle on one ledger (a SQLite file). Cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
-    conn: Arc<Mutex<Connection>>,
+    store: Arc<dyn Store>,
+    /// Where it lives, as messages name it.
     path: PathBuf,
     /// Writes allowed before every write fails (fault injection for tests).
     writes_left: Option<Arc<std::sync::atomic::AtomicI64>>,
-}
-
-/// What went wrong with the journal, said plainly with what to do, and
-/// SQLite's own words after.
-fn describe(e: &rusqlite::Error) -> String {
-    use rusqlite::ErrorCode as C;
-    let plain = match e.sqlite_error_code() {
-        Some(C::DiskFull) => "the disk is full: free some space, then run the same command again",
-        Some(C::ReadOnly) => "it is read-only: make it (and its directory) writable, or use another journal",
-        Some(C::CannotOpen) => "it cannot be opened: check that its directory exists and is writable, or use another journal",
-        Some(C::NotADatabase | C::DatabaseCorrupt) => {
-            "it is not a journal, or it is damaged: move it aside (keep it: it may hold paid task ids), or use another journal"
-        }
-        Some(C::SystemIoFailure) => "the disk refused a write (full, or failing): check it, then run the same command again",
-        _ => return e.to_string(),
-    };
-    format!("{plain} ({e})")
 }
 
 impl std::fmt::Debug for Journal {
@@ -298,9 +248,151 @@ impl std::fmt::Debug for Journal {
     }
 }
 
+/// One storage behind a [`Journal`]: each backend's file says how it keeps
+/// rows; what a row means, and which may be replaced, is decided here.
+pub(crate) trait Store: Send + Sync {
+    /// Claims `job.key` (see [`Journal::claim`]), recording `request`.
+    fn claim(&self, job: &NewJob<'_>, request: &str, replace: Replace) -> Result<Claim, Error>;
+    /// Records a job with no key, owned by this process; returns its id.
+    fn insert(&self, job: &NewJob<'_>, request: &str) -> Result<i64, Error>;
+    /// Applies one step of a job, with its event, in one transaction.
+    fn apply(&self, job: i64, change: &Change<'_>) -> Result<(), Error>;
+    /// The rows `filter` selects, oldest first, one at a time.
+    fn each_job(
+        &self,
+        filter: &JobFilter,
+        each: &mut dyn FnMut(JobRecord) -> bool,
+    ) -> Result<(), Error>;
+    /// One row.
+    fn find(&self, by: Find<'_>) -> Result<Option<JobRecord>, Error>;
+    /// Current rows in `in_doubt` or `submitting`.
+    fn open_rows(&self) -> Result<Vec<JobRecord>, Error>;
+    /// Records a task made elsewhere; returns its id.
+    fn adopt(
+        &self,
+        provider: Provider,
+        base_url: &str,
+        task: &Task,
+        output: Option<&Path>,
+    ) -> Result<i64, Error>;
+}
+
+/// Which row [`Store::find`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Find<'a> {
+    /// By its id.
+    Id(i64),
+    /// The current row of a key.
+    Key(&'a str),
+    /// The newest row of a task id (of one provider, or any).
+    Task(Option<Provider>, &'a str),
+}
+
+/// A statement's argument, in terms every backend binds.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+/// One step of a job after its row exists.
+#[derive(Debug)]
+pub(crate) enum Change<'a> {
+    /// The create was answered.
+    Created(&'a Task),
+    /// The create may have been made, with no task id.
+    InDoubt(&'a str),
+    /// The provider refused the create.
+    Rejected(&'a str),
+    /// A poll's result.
+    Polled(&'a Task),
+    /// The video is on disk.
+    Downloaded(&'a Downloaded),
+    /// Failed for good.
+    Failed(&'a str),
+    /// A step failed and may be tried again.
+    Note(&'a str),
+}
+
+impl Change<'_> {
+    /// The update (`$1` is the job's id, `$2`… the arguments), its
+    /// arguments, and the event it writes: kind and detail.
+    pub(crate) fn statement(&self) -> (&'static str, Vec<Arg>, &'static str, String) {
+        let now = unix_now();
+        let text = |t: &str| Arg::Text(Some(t.to_string()));
+        let int = |n: i64| Arg::Int(Some(n));
+        let (sql, args, kind, detail) = match self {
+            Change::Created(task) => (
+                "UPDATE jobs SET state = 'submitted', task_id = $2, status = $3, error = NULL, \
+                 updated_at = $4 WHERE id = $1",
+                vec![text(&task.id), text(&task.status.as_word()), int(now)],
+                "created",
+                task.id.clone(),
+            ),
+            Change::InDoubt(reason) => (
+                "UPDATE jobs SET state = 'in_doubt', error = $2, updated_at = $3 WHERE id = $1",
+                vec![text(reason), int(now)],
+                "in_doubt",
+                reason.to_string(),
+            ),
+            Change::Rejected(reason) => (
+                "UPDATE jobs SET state = 'rejected', error = $2, updated_at = $3 WHERE id = $1",
+                vec![text(reason), int(now)],
+                "rejected",
+                reason.to_string(),
+            ),
+            Change::Polled(task) => {
+                let urls = serde_json::to_string(&task.video_urls).unwrap_or_else(|_| "[]".into());
+                let ttl = task
+                    .provider
+                    .result_url_ttl()
+                    .map(|d| now + d.as_secs() as i64);
+                let word = task.status.as_word();
+                (
+                    "UPDATE jobs SET status = $2, \
+                     video_urls = CASE WHEN $3 = '[]' THEN video_urls ELSE $3 END, \
+                     expires_at = CASE WHEN $3 != '[]' AND expires_at IS NULL THEN $4 \
+                     ELSE expires_at END, updated_at = $5 WHERE id = $1",
+                    vec![text(&word), Arg::Text(Some(urls)), Arg::Int(ttl), int(now)],
+                    "status",
+                    word.to_string(),
+                )
+            }
+            Change::Downloaded(file) => {
+                let path = stored_path(&file.path);
+                (
+                    "UPDATE jobs SET state = 'done', output = $2, file_bytes = $3, \
+                     file_sha256 = $4, error = NULL, updated_at = $5 WHERE id = $1",
+                    vec![
+                        text(&path),
+                        int(file.bytes as i64),
+                        text(&file.sha256),
+                        int(now),
+                    ],
+                    "downloaded",
+                    path,
+                )
+            }
+            Change::Failed(reason) => (
+                "UPDATE jobs SET state = 'failed', error = $2, updated_at = $3 WHERE id = $1",
+                vec![text(reason), int(now)],
+                "failed",
+                reason.to_string(),
+            ),
+            Change::Note(reason) => (
+                "UPDATE jobs SET error = $2, updated_at = $3 WHERE id = $1",
+                vec![text(reason), int(now)],
+                "error",
+                reason.to_string(),
+            ),
+        };
+        (sql, args, kind, detail)
+    }
+}
+
 /// A path as the journal keeps it: absolute, so that a command run from
 /// another directory (`tasks sync`) finds the same file.
-fn stored_path(path: &Path) -> String {
+pub(crate) fn stored_path(path: &Path) -> String {
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .to_string_lossy()
@@ -315,33 +407,38 @@ pub(crate) fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
-/// How long a writer waits for another (a process or a thread) to let go.
-const BUSY_WAIT: Duration = Duration::from_secs(30);
+/// What reading a state word no version of this crate wrote says.
+fn unknown_state(word: &str) -> String {
+    format!("unknown state `{word}` (written by a newer version?)")
+}
 
-/// Puts the file in WAL mode, which it keeps from then on. Switching needs
-/// the file to itself, and SQLite answers "database is locked" at once
-/// rather than call the busy handler, so several processes opening a new
-/// journal together (parallel CLI commands) retry here, within [`BUSY_WAIT`].
-fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
-    let deadline = std::time::Instant::now() + BUSY_WAIT;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let mode = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0));
-        let busy = match &mode {
-            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
-            // Another connection held the file: the mode stayed as it was.
-            Ok(_) => true,
-            Err(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::DatabaseBusy
-            }
-            Err(_) => false,
-        };
-        if !busy || std::time::Instant::now() >= deadline {
-            return mode.map(drop);
+impl JobFilter {
+    /// The query that reads the rows this filter selects, oldest first.
+    pub(crate) fn select(&self) -> String {
+        let mut wheres = Vec::new();
+        if !self.history {
+            wheres.push("superseded_by IS NULL".to_string());
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
+        if let Some(state) = self.state {
+            wheres.push(format!("state = '{}'", state.as_str()));
+        }
+        if let Some(provider) = self.provider {
+            // A provider's name is one of three fixed words.
+            wheres.push(format!("provider = '{}'", provider.name()));
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM jobs");
+        if !wheres.is_empty() {
+            sql += &format!(" WHERE {}", wheres.join(" AND "));
+        }
+        match self.limit {
+            // The newest `limit`, shown oldest first.
+            Some(limit) => {
+                format!(
+                    "SELECT * FROM ({sql} ORDER BY id DESC LIMIT {limit}) AS newest ORDER BY id"
+                )
+            }
+            None => format!("{sql} ORDER BY id"),
+        }
     }
 }
 
@@ -349,32 +446,8 @@ impl Journal {
     /// Opens (or creates) the journal at `path`, creating its directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let fail = |message: String| Error::Journal {
-            path: path.clone(),
-            message,
-        };
-        let sqlite = |e: rusqlite::Error| fail(describe(&e));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| fail(format!("cannot create its directory: {e}")))?;
-        }
-        let mut conn = Connection::open(&path).map_err(sqlite)?;
-        conn.busy_timeout(BUSY_WAIT).map_err(sqlite)?;
-        use_wal(&conn).map_err(sqlite)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sqlite)?;
-        schema::migrate(&mut conn).map_err(|e| match e {
-            schema::SchemaError::Newer(version) => fail(format!(
-                "was written by a newer seedance-mini (schema {version}; this one reads up to {})",
-                schema::LATEST
-            )),
-            schema::SchemaError::Sqlite(e) => sqlite(e),
-        })?;
-        preflight(&mut conn).map_err(sqlite)?;
-        let conn = Arc::new(Mutex::new(conn));
-        renew_leases(Arc::downgrade(&conn));
         Ok(Journal {
-            conn,
+            store: Arc::new(sqlite::Sqlite::open(&path)?),
             path,
             writes_left: None,
         })
@@ -396,13 +469,9 @@ impl Journal {
         if left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) > 0 {
             return Ok(());
         }
-        let full = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            Some("injected: database or disk is full".into()),
-        );
         Err(Error::Journal {
             path: self.path.clone(),
-            message: describe(&full),
+            message: sqlite::injected_full(),
         })
     }
 
@@ -417,66 +486,8 @@ impl Journal {
     /// closed (`superseded_by`), so the key keeps one current row.
     pub(crate) fn claim(&self, job: &NewJob<'_>, replace: Replace) -> Result<Claim, Error> {
         self.may_write()?;
-        let request = request_record(job.request);
-        let now = unix_now();
-        self.with_mut(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let current = tx
-                .query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 AND superseded_by IS NULL"
-                    ),
-                    [job.key],
-                    JobRecord::from_row,
-                )
-                .optional()?;
-            if let Some(row) = &current {
-                if !replaceable(row, replace, now) {
-                    return Ok(Claim::Held(Box::new(row.clone())));
-                }
-                // Closed before the new row takes the key (the unique index),
-                // then pointed at it.
-                tx.execute("UPDATE jobs SET superseded_by = 0 WHERE id = ?1", [row.id])?;
-            }
-            let id = insert_job(&tx, job, &request, now)?;
-            if let Some(row) = &current {
-                tx.execute(
-                    "UPDATE jobs SET superseded_by = ?2, state = CASE state WHEN 'submitting' \
-                     THEN 'in_doubt' ELSE state END WHERE id = ?1",
-                    params![row.id, id],
-                )?;
-                Self::event(&tx, row.id, "superseded", &id.to_string())?;
-            }
-            tx.commit()?;
-            Ok(Claim::Claimed(id))
-        })
-    }
-
-    fn with_mut<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn).map_err(|e| Error::Journal {
-            path: self.path.clone(),
-            message: describe(&e),
-        })
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&conn).map_err(|e| Error::Journal {
-            path: self.path.clone(),
-            message: describe(&e),
-        })
-    }
-
-    fn event(conn: &Connection, job: i64, kind: &str, detail: &str) -> rusqlite::Result<()> {
-        conn.execute(
-            "INSERT INTO events (job_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![job, unix_now(), kind, detail],
-        )?;
-        Ok(())
+        let request = request_record(job.request).to_string();
+        self.store.claim(job, &request, replace)
     }
 
     /// Records a job about to be sent; returns its id. A job with a key is
@@ -496,124 +507,49 @@ impl Journal {
             };
         }
         self.may_write()?;
-        let request = request_record(job.request);
-        let now = unix_now();
-        self.with(|c| {
-            let tx = c.unchecked_transaction()?;
-            let id = insert_job(&tx, job, &request, now)?;
-            tx.commit()?;
-            Ok(id)
-        })
+        let request = request_record(job.request).to_string();
+        self.store.insert(job, &request)
     }
 
-    fn set(
-        &self,
-        job: i64,
-        kind: &str,
-        detail: &str,
-        sql: &str,
-        args: &[&dyn rusqlite::ToSql],
-    ) -> Result<(), Error> {
+    fn apply(&self, job: i64, change: Change<'_>) -> Result<(), Error> {
         self.may_write()?;
-        self.with(|c| {
-            let tx = c.unchecked_transaction()?;
-            let mut all: Vec<&dyn rusqlite::ToSql> = vec![&job];
-            all.extend_from_slice(args);
-            tx.execute(sql, all.as_slice())?;
-            Self::event(&tx, job, kind, detail)?;
-            tx.commit()
-        })
+        self.store.apply(job, &change)
     }
 
     /// The create was answered: the task exists.
     pub(crate) fn created(&self, job: i64, task: &Task) -> Result<(), Error> {
-        let now = unix_now();
-        self.set(
-            job,
-            "created",
-            &task.id,
-            "UPDATE jobs SET state = 'submitted', task_id = ?2, status = ?3, error = NULL, \
-             updated_at = ?4 WHERE id = ?1",
-            &[&task.id, &task.status.as_word(), &now],
-        )
+        self.apply(job, Change::Created(task))
     }
 
     /// The create may have reached the provider but no task id came back.
     pub(crate) fn mark_in_doubt(&self, job: i64, reason: &str) -> Result<(), Error> {
-        self.set(
-            job,
-            "in_doubt",
-            reason,
-            "UPDATE jobs SET state = 'in_doubt', error = ?2, updated_at = ?3 WHERE id = ?1",
-            &[&reason, &unix_now()],
-        )
+        self.apply(job, Change::InDoubt(reason))
     }
 
     /// The provider refused the create; nothing was made.
     pub(crate) fn rejected(&self, job: i64, reason: &str) -> Result<(), Error> {
-        self.set(
-            job,
-            "rejected",
-            reason,
-            "UPDATE jobs SET state = 'rejected', error = ?2, updated_at = ?3 WHERE id = ?1",
-            &[&reason, &unix_now()],
-        )
+        self.apply(job, Change::Rejected(reason))
     }
 
     /// A poll's result. A completed task's URLs are kept with their expiry.
     pub(crate) fn status(&self, job: i64, task: &Task) -> Result<(), Error> {
-        let now = unix_now();
-        let urls = serde_json::to_string(&task.video_urls).unwrap_or_else(|_| "[]".into());
-        let ttl = task
-            .provider
-            .result_url_ttl()
-            .map(|d| now + d.as_secs() as i64);
-        let word = task.status.as_word();
-        self.set(
-            job,
-            "status",
-            &word,
-            "UPDATE jobs SET status = ?2, video_urls = CASE WHEN ?3 = '[]' THEN video_urls ELSE ?3 END, \
-             expires_at = CASE WHEN ?3 != '[]' AND expires_at IS NULL THEN ?4 ELSE expires_at END, \
-             updated_at = ?5 WHERE id = ?1",
-            &[&word, &urls, &ttl, &now],
-        )
+        self.apply(job, Change::Polled(task))
     }
 
     /// The video is on disk.
     pub(crate) fn downloaded(&self, job: i64, file: &Downloaded) -> Result<(), Error> {
-        let path = stored_path(&file.path);
-        self.set(
-            job,
-            "downloaded",
-            &path,
-            "UPDATE jobs SET state = 'done', output = ?2, file_bytes = ?3, file_sha256 = ?4, \
-             error = NULL, updated_at = ?5 WHERE id = ?1",
-            &[&path, &(file.bytes as i64), &file.sha256, &unix_now()],
-        )
+        self.apply(job, Change::Downloaded(file))
     }
 
     /// The task failed, or a step after the create gave up for good.
     pub(crate) fn failed(&self, job: i64, reason: &str) -> Result<(), Error> {
-        self.set(
-            job,
-            "failed",
-            reason,
-            "UPDATE jobs SET state = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1",
-            &[&reason, &unix_now()],
-        )
+        self.apply(job, Change::Failed(reason))
     }
 
     /// A step after the create failed but may be tried again (the job stays
     /// `submitted`, with the reason).
     pub(crate) fn note(&self, job: i64, reason: &str) -> Result<(), Error> {
-        self.set(
-            job,
-            "error",
-            reason,
-            "UPDATE jobs SET error = ?2, updated_at = ?3 WHERE id = ?1",
-            &[&reason, &unix_now()],
-        )
+        self.apply(job, Change::Note(reason))
     }
 
     /// Every current job (one row per job), oldest first.
@@ -647,62 +583,17 @@ impl Journal {
         filter: &JobFilter,
         mut each: impl FnMut(JobRecord) -> bool,
     ) -> Result<(), Error> {
-        let mut wheres = Vec::new();
-        if !filter.history {
-            wheres.push("superseded_by IS NULL".to_string());
-        }
-        if let Some(state) = filter.state {
-            wheres.push(format!("state = '{}'", state.as_str()));
-        }
-        if let Some(provider) = filter.provider {
-            // A provider's name is one of three fixed words.
-            wheres.push(format!("provider = '{}'", provider.name()));
-        }
-        let mut sql = format!("SELECT {COLUMNS} FROM jobs");
-        if !wheres.is_empty() {
-            sql += &format!(" WHERE {}", wheres.join(" AND "));
-        }
-        sql = match filter.limit {
-            // The newest `limit`, shown oldest first.
-            Some(limit) => {
-                format!("SELECT * FROM ({sql} ORDER BY id DESC LIMIT {limit}) ORDER BY id")
-            }
-            None => format!("{sql} ORDER BY id"),
-        };
-        self.with(|c| {
-            let mut stmt = c.prepare(&sql)?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                if !each(JobRecord::from_row(row)?) {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        self.store.each_job(filter, &mut each)
     }
 
     /// One job by its row id.
     pub fn job(&self, id: i64) -> Result<Option<JobRecord>, Error> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                JobRecord::from_row,
-            )
-            .optional()
-        })
+        self.store.find(Find::Id(id))
     }
 
     /// The current job recorded under `key`, if any.
     pub fn job_by_key(&self, key: &str) -> Result<Option<JobRecord>, Error> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 AND superseded_by IS NULL"),
-                [key],
-                JobRecord::from_row,
-            )
-            .optional()
-        })
+        self.store.find(Find::Key(key))
     }
 
     /// The newest job for `provider`'s task `task_id`, if any.
@@ -711,31 +602,14 @@ impl Journal {
         provider: Provider,
         task_id: &str,
     ) -> Result<Option<JobRecord>, Error> {
-        self.with(|c| {
-            c.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM jobs WHERE provider = ?1 AND task_id = ?2 \
-                     ORDER BY id DESC LIMIT 1"
-                ),
-                params![provider.name(), task_id],
-                JobRecord::from_row,
-            )
-            .optional()
-        })
+        self.store.find(Find::Task(Some(provider), task_id))
     }
 
     /// The newest job for task `task_id` of any provider, if any: where
     /// `status`, `wait` and `download` learn which provider and endpoint
     /// made it.
     pub fn job_by_task_id(&self, task_id: &str) -> Result<Option<JobRecord>, Error> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE task_id = ?1 ORDER BY id DESC LIMIT 1"),
-                [task_id],
-                JobRecord::from_row,
-            )
-            .optional()
-        })
+        self.store.find(Find::Task(None, task_id))
     }
 
     /// Records a task made outside the journal (such as one `wait ID` picks
@@ -752,26 +626,7 @@ impl Journal {
             return Ok(job.id);
         }
         self.may_write()?;
-        let now = unix_now();
-        self.with(|c| {
-            let tx = c.unchecked_transaction()?;
-            tx.execute(
-                "INSERT INTO jobs (provider, base_url, request, output, state, task_id, status, \
-                 created_at, updated_at) VALUES (?1, ?2, '{}', ?3, 'submitted', ?4, ?5, ?6, ?6)",
-                params![
-                    provider.name(),
-                    base_url,
-                    output.map(stored_path),
-                    task.id,
-                    task.status.as_word(),
-                    now
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            Self::event(&tx, id, "adopted", &task.id)?;
-            tx.commit()?;
-            Ok(id)
-        })
+        self.store.adopt(provider, base_url, task, output)
     }
 
     /// Jobs whose create may have been paid for with no task id known:
@@ -782,15 +637,9 @@ impl Journal {
     pub fn in_doubt(&self, grace: Duration) -> Result<Vec<JobRecord>, Error> {
         let now = unix_now();
         let cutoff = now - grace.as_secs() as i64;
-        let open = self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL \
-                 AND state IN ('in_doubt', 'submitting') ORDER BY id"
-            ))?;
-            let rows = stmt.query_map([], JobRecord::from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        Ok(open
+        Ok(self
+            .store
+            .open_rows()?
             .into_iter()
             .filter(|j| match (j.state, &j.owner) {
                 (JobState::InDoubt, _) => true,
@@ -829,75 +678,6 @@ pub(crate) struct Replace {
     pub(crate) in_doubt: bool,
     /// A task that failed.
     pub(crate) failed: bool,
-}
-
-/// Inserts a job in `submitting`, owned by this process with a fresh lease;
-/// returns its id.
-fn insert_job(
-    tx: &Connection,
-    job: &NewJob<'_>,
-    request: &Value,
-    now: i64,
-) -> rusqlite::Result<i64> {
-    tx.execute(
-        "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
-         created_at, updated_at, owner, lease_until) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitting', ?7, ?7, ?8, ?9)",
-        params![
-            job.key,
-            job.provider.name(),
-            job.base_url,
-            request.to_string(),
-            job.request.prompt,
-            job.output.map(stored_path),
-            now,
-            owner::me(),
-            now + owner::LEASE_SECS,
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    Journal::event(tx, id, "submitting", owner::me())?;
-    Ok(id)
-}
-
-/// Proves the journal whole and writable before anything is paid for: every
-/// row of its tables is read, and one write is made (and undone), so a
-/// damaged, read-only or full journal refuses once, here.
-fn preflight(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.query_row("SELECT count(*) FROM jobs", [], |r| r.get::<_, i64>(0))?;
-    conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    tx.execute(
-        "UPDATE jobs SET updated_at = updated_at WHERE id = (SELECT MAX(id) FROM jobs)",
-        [],
-    )?;
-    tx.execute("CREATE TEMP TABLE IF NOT EXISTS probe (x)", [])?;
-    tx.rollback()
-}
-
-/// Renews this process's leases every [`owner::RENEW_EVERY`], for as long
-/// as the journal is open, on a thread of its own (never an async one).
-fn renew_leases(conn: std::sync::Weak<Mutex<Connection>>) {
-    let spawned = std::thread::Builder::new()
-        .name("seedance-mini-lease".into())
-        .spawn(move || loop {
-            std::thread::sleep(owner::RENEW_EVERY);
-            let Some(conn) = conn.upgrade() else {
-                return;
-            };
-            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            let renewed = conn.execute(
-                "UPDATE jobs SET lease_until = ?2 WHERE owner = ?1 \
-                 AND state IN ('submitting', 'submitted')",
-                params![owner::me(), unix_now() + owner::LEASE_SECS],
-            );
-            if let Err(e) = renewed {
-                tracing::warn!(error = %e, "could not renew this process's claims");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no thread to renew claims; they last {} s", owner::LEASE_SECS);
-    }
 }
 
 /// The request as the journal keeps it: every field, with no key (requests
