@@ -170,6 +170,15 @@ pub enum Error {
         message: String,
     },
 
+    /// Another worker took over a claimed job before its create was sent
+    /// (this one's lease had run out): nothing was sent, and the job is that
+    /// worker's now.
+    #[error("job {job}: another worker took it over before its create was sent; nothing was sent")]
+    ClaimTaken {
+        /// The job's row in the ledger.
+        job: i64,
+    },
+
     /// A webhook delivery did not verify.
     #[error(transparent)]
     Webhook(#[from] crate::webhook::WebhookError),

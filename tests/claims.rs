@@ -113,3 +113,55 @@ fn three_processes_killed_at_random_never_create_a_job_twice() {
         .count() as u64;
     assert_eq!(files, done, "seed {seed}: one whole file per done job");
 }
+
+/// Claims waiting for the rate limit have sent nothing: a worker killed
+/// while it holds them leaves them free, not in doubt, and the next run
+/// creates each job once without being asked to re-send anything.
+#[test]
+fn claims_still_waiting_for_the_rate_limit_are_free_again_after_a_kill() {
+    const JOBS: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let (file, out) = (dir.path().join("jobs.jsonl"), dir.path().join("out"));
+    std::fs::write(&file, jobs(JOBS)).unwrap();
+    let mock = mock(&["--lifecycle-ms", "50", "100"]);
+    // One create a second: all eight are claimed at once, and wait.
+    let mut slow = cli(&home, &mock, &["--json", "batch"])
+        .arg(&file)
+        .arg("--out-dir")
+        .arg(&out)
+        .args([
+            "--concurrency",
+            "8",
+            "--pace",
+            "1/1",
+            "--poll-interval",
+            "0.05",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while creates(&mock) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Half-way between two creates.
+    std::thread::sleep(Duration::from_millis(500));
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    let sent = creates(&mock);
+    assert!(
+        sent < JOBS,
+        "the kill came before every create was sent ({sent})"
+    );
+    let rerun = spawn(&home, &mock, &file, &out).wait_with_output().unwrap();
+    let last = summary(&rerun.stdout);
+    assert_eq!(last["in_doubt"], 0, "nothing waiting was sent: {last}");
+    assert_eq!(
+        last["done"].as_u64().unwrap() + last["skipped"].as_u64().unwrap(),
+        JOBS as u64,
+        "{last}"
+    );
+    assert_eq!(creates(&mock), JOBS, "one create per job");
+}

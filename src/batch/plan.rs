@@ -141,7 +141,9 @@ fn fate(prior: Option<&JobRecord>, path: &Path, options: &BatchOptions, now: i64
         (Some(_), JobState::Failed) if !options.retry_failed => Fate::Failed,
         (Some(_), JobState::Failed) => Fate::New,
         (Some(_), _) if prior.expired(now) => Fate::Expired,
-        (_, JobState::Submitting | JobState::Submitted) if prior.claim_alive(now) && !mine => {
+        (_, JobState::Claimed | JobState::Submitting | JobState::Submitted)
+            if prior.claim_alive(now) && !mine =>
+        {
             Fate::Elsewhere
         }
         (Some(_), _) => Fate::Resumable,

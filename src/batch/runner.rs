@@ -416,7 +416,9 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
                 // Another process holds the job (creating it, or waiting for
                 // and downloading its task): its result is waited for, never
                 // sent again.
-                (_, JobState::Submitting | JobState::Submitted) if held_elsewhere(prior, now) => {
+                (_, JobState::Claimed | JobState::Submitting | JobState::Submitted)
+                    if held_elsewhere(prior, now) =>
+                {
                     match await_owner(client, job, prior, waited_since, options.wait.max_wait).await
                     {
                         Ok(next) => reread = Some(next),
@@ -486,6 +488,13 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
                     limited += 1;
                     prior = journal.job(id).ok().flatten();
                 }
+                // Its lease ran out before the create went, and another
+                // worker took the job over: nothing was sent; that
+                // worker's row says what now.
+                Step::Ended(JobOutcome::Failed {
+                    error: Error::ClaimTaken { .. },
+                    ..
+                }) => prior = journal.job_by_key(&job.key).ok().flatten(),
                 step => return step,
             },
             // Taken meanwhile, by another process or an earlier answer.
@@ -633,7 +642,7 @@ async fn submit(
         _ => &job.request,
     };
     let sent = match claimed {
-        Some(id) => client.create_recorded(request, JobId(id)).await,
+        Some(id) => client.create_recorded(request, JobId(id), true).await,
         None => client
             .submit_job(request, Some(path))
             .await

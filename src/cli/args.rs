@@ -176,8 +176,8 @@ pub enum Command {
         /// `sync`: poll unfinished tasks and download the finished ones.
         #[command(subcommand)]
         action: Option<TasksAction>,
-        /// Only jobs in this state: submitting, in_doubt, rejected,
-        /// submitted, done or failed.
+        /// Only jobs in this state: claimed, submitting, in_doubt,
+        /// rejected, submitted, done or failed.
         #[arg(long, value_parser = parse_state)]
         state: Option<crate::journal::JobState>,
         /// Only the newest N jobs.

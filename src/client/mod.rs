@@ -142,7 +142,23 @@ impl Client {
         &self,
         call: impl std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
+        self.paced_claim(call, None).await
+    }
+
+    /// [`Client::paced`], and, for a create of a claimed job, the ledger's
+    /// word that the claim still holds, asked once the rate limit lets the
+    /// call go and before any byte of it is sent.
+    async fn paced_claim<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, Error>>,
+        claimed: Option<JobId>,
+    ) -> Result<T, Error> {
         self.inner.limiter.acquire().await;
+        if let Some(job) = claimed {
+            if !self.record(move |l, _| l.sending(job)).await? {
+                return Err(Error::ClaimTaken { job: job.get() });
+            }
+        }
         let result = call.await;
         match &result {
             Err(Error::RateLimited { retry_after, .. }) => {
@@ -186,7 +202,7 @@ impl Client {
     ) -> Result<(Task, Option<JobId>), Error> {
         request.validate(self.provider())?;
         if self.inner.ledger.is_none() {
-            return self.create(request).await.map(|task| (task, None));
+            return self.create(request, None).await.map(|task| (task, None));
         }
         let output = output.map(Path::to_path_buf);
         let request_owned = request.clone();
@@ -201,7 +217,7 @@ impl Client {
                 })
             })
             .await?;
-        self.create_recorded(request, job)
+        self.create_recorded(request, job, false)
             .await
             .map(|task| (task, Some(job)))
     }
@@ -224,17 +240,21 @@ impl Client {
             })?
     }
 
-    /// Sends the create for `job`, a row this process has claimed, and
-    /// records its answer: the task id, a refusal, or the doubt.
+    /// Sends the create for `job`, a row this process has recorded, and
+    /// records its answer: the task id, a refusal, or the doubt. `claimed`:
+    /// a batch's claim, which the ledger confirms just before the send
+    /// ([`Error::ClaimTaken`] if another worker took it; nothing is sent).
     pub(crate) async fn create_recorded(
         &self,
         request: &VideoRequest,
         job: JobId,
+        claimed: bool,
     ) -> Result<Task, Error> {
         if self.inner.ledger.is_none() {
-            return self.create(request).await;
+            return self.create(request, None).await;
         }
-        match self.create(request).await {
+        match self.create(request, claimed.then_some(job)).await {
+            Err(e @ (Error::ClaimTaken { .. } | Error::Journal { .. })) => Err(e),
             Ok(task) => {
                 let answered = task.clone();
                 match self.record(move |l, _| l.created(job, &answered)).await {
@@ -254,7 +274,7 @@ impl Client {
         }
     }
 
-    async fn create(&self, request: &VideoRequest) -> Result<Task, Error> {
+    async fn create(&self, request: &VideoRequest, claimed: Option<JobId>) -> Result<Task, Error> {
         let span = tracing::info_span!("submit", provider = %self.provider());
         // Boxed: a call's future is large (reqwest, the generated client,
         // hooks), and every caller would otherwise carry a copy of it.
@@ -263,7 +283,7 @@ impl Client {
             Safety::NotIdempotent,
             self.provider(),
             "submit",
-            || self.paced(self.inner.backend.create(request)),
+            || self.paced_claim(self.inner.backend.create(request), claimed),
         ));
         let task = with_overrides(self.overrides.as_ref(), call)
             .instrument(span)

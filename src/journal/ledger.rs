@@ -40,6 +40,15 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// task is never unknown. An error here means nothing is sent.
     fn before_create(&self, job: &NewJob<'_>) -> Result<JobId, Error>;
 
+    /// The create of a job claimed earlier is about to be sent, now that
+    /// the rate limit lets it: whether the claim still holds. `false`
+    /// (another worker took it over) means nothing is sent. A ledger with
+    /// no claims keeps the default, which always lets it.
+    fn sending(&self, job: JobId) -> Result<bool, Error> {
+        let _ = job;
+        Ok(true)
+    }
+
     /// The create was answered: the task exists.
     fn created(&self, job: JobId, task: &Task) -> Result<(), Error>;
 
@@ -61,6 +70,10 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
 impl Ledger for super::Journal {
     fn before_create(&self, job: &NewJob<'_>) -> Result<JobId, Error> {
         self.begin(job).map(JobId)
+    }
+
+    fn sending(&self, job: JobId) -> Result<bool, Error> {
+        super::Journal::sending(self, job.0)
     }
 
     fn created(&self, job: JobId, task: &Task) -> Result<(), Error> {

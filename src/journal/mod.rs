@@ -8,7 +8,10 @@
 //! is **in doubt**: the task may exist and be paid for. Nothing here ever
 //! re-sends one; see [`Journal::in_doubt`].
 //!
-//! A batch job is **claimed** before its create is sent: in one transaction,
+//! A batch job is **claimed** (`claimed`) before its create is sent, and
+//! becomes `submitting` once the rate limit lets it go, just before its
+//! bytes do; a claim that never got that far costs nothing, so when its
+//! owner is gone another worker takes it. It is claimed in one transaction,
 //! under a unique key, with its owner (host, pid, process start) and a lease
 //! the owner renews while it lives (`journal/owner.rs`). Another process running the
 //! same batch never sends a claimed job: it waits for the owner's result. A
@@ -45,6 +48,9 @@ pub use ledger::{JobId, Ledger};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Claimed by a worker; its create is not sent yet. A claim whose owner
+    /// is gone is free again: nothing was paid.
+    Claimed,
     /// Recorded; the create is being sent (or the process died sending it).
     Submitting,
     /// The create may have reached the provider, but no answer named a task.
@@ -63,6 +69,7 @@ impl JobState {
     /// The word stored in the `state` column.
     pub fn as_str(self) -> &'static str {
         match self {
+            JobState::Claimed => "claimed",
             JobState::Submitting => "submitting",
             JobState::InDoubt => "in_doubt",
             JobState::Rejected => "rejected",
@@ -76,6 +83,7 @@ impl JobState {
     /// names none.
     fn parse(word: &str) -> Option<Self> {
         Some(match word {
+            "claimed" => JobState::Claimed,
             "submitting" => JobState::Submitting,
             "in_doubt" => JobState::InDoubt,
             "rejected" => JobState::Rejected,
@@ -93,7 +101,7 @@ impl std::str::FromStr for JobState {
     fn from_str(word: &str) -> Result<Self, String> {
         JobState::parse(word).ok_or_else(|| {
             format!(
-                "`{word}` is not a state (submitting, in_doubt, rejected, submitted, done, failed)"
+                "`{word}` is not a state (claimed, submitting, in_doubt, rejected, submitted, done, failed)"
             )
         })
     }
@@ -255,8 +263,9 @@ pub(crate) trait Store: Send + Sync {
     fn claim(&self, job: &NewJob<'_>, request: &str, replace: Replace) -> Result<Claim, Error>;
     /// Records a job with no key, owned by this process; returns its id.
     fn insert(&self, job: &NewJob<'_>, request: &str) -> Result<i64, Error>;
-    /// Applies one step of a job, with its event, in one transaction.
-    fn apply(&self, job: i64, change: &Change<'_>) -> Result<(), Error>;
+    /// Applies one step of a job, with its event, in one transaction;
+    /// returns whether the row changed (a conditional step may not).
+    fn apply(&self, job: i64, change: &Change<'_>) -> Result<bool, Error>;
     /// The rows `filter` selects, oldest first, one at a time.
     fn each_job(
         &self,
@@ -298,6 +307,9 @@ pub(crate) enum Arg {
 /// One step of a job after its row exists.
 #[derive(Debug)]
 pub(crate) enum Change<'a> {
+    /// This process is about to send the create of a job it claimed: the
+    /// row becomes `submitting`, if the claim is still this process's.
+    Sending,
     /// The create was answered.
     Created(&'a Task),
     /// The create may have been made, with no task id.
@@ -322,6 +334,13 @@ impl Change<'_> {
         let text = |t: &str| Arg::Text(Some(t.to_string()));
         let int = |n: i64| Arg::Int(Some(n));
         let (sql, args, kind, detail) = match self {
+            Change::Sending => (
+                "UPDATE jobs SET state = 'submitting', updated_at = $3 WHERE id = $1 \
+                 AND owner = $2 AND state IN ('claimed', 'submitting') AND superseded_by IS NULL",
+                vec![text(owner::me()), int(now)],
+                "sending",
+                String::new(),
+            ),
             Change::Created(task) => (
                 "UPDATE jobs SET state = 'submitted', task_id = $2, status = $3, error = NULL, \
                  updated_at = $4 WHERE id = $1",
@@ -513,7 +532,15 @@ impl Journal {
 
     fn apply(&self, job: i64, change: Change<'_>) -> Result<(), Error> {
         self.may_write()?;
-        self.store.apply(job, &change)
+        self.store.apply(job, &change).map(drop)
+    }
+
+    /// The create of `job`, which this process claimed, is about to be
+    /// sent: whether the claim is still this process's (another worker may
+    /// have taken it over once its lease ran out). `false`: send nothing.
+    pub(crate) fn sending(&self, job: i64) -> Result<bool, Error> {
+        self.may_write()?;
+        self.store.apply(job, &Change::Sending)
     }
 
     /// The create was answered: the task exists.
@@ -664,6 +691,7 @@ fn replaceable(row: &JobRecord, replace: Replace, now: i64) -> bool {
     match row.state {
         JobState::Rejected => true,
         JobState::InDoubt => replace.in_doubt,
+        JobState::Claimed => !row.claim_alive(now),
         JobState::Submitting => replace.in_doubt && !row.claim_alive(now),
         JobState::Failed => replace.failed,
         JobState::Submitted | JobState::Done => false,

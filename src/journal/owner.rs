@@ -8,11 +8,29 @@
 
 use std::sync::OnceLock;
 
-/// How long a claim lives without renewal, in seconds.
+/// How long a claim lives without renewal, in seconds, unless
+/// `SEEDANCE_MINI_LEASE_SECS` says otherwise.
 pub(crate) const LEASE_SECS: i64 = 30;
 
-/// How often the owner renews its leases.
-pub(crate) const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long this process's claims live without renewal, in seconds:
+/// `SEEDANCE_MINI_LEASE_SECS` (2 to 3600) when set, else [`LEASE_SECS`].
+/// A shorter lease hands a stalled worker's unsent jobs on sooner; it must
+/// stay well above the longest pause a live worker makes.
+pub(crate) fn lease_secs() -> i64 {
+    static LEASE: OnceLock<i64> = OnceLock::new();
+    *LEASE.get_or_init(|| {
+        std::env::var("SEEDANCE_MINI_LEASE_SECS")
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .filter(|s| (2..=3600).contains(s))
+            .unwrap_or(LEASE_SECS)
+    })
+}
+
+/// How often the owner renews its leases: a third of the lease.
+pub(crate) fn renew_every() -> std::time::Duration {
+    std::time::Duration::from_millis(lease_secs() as u64 * 1000 / 3)
+}
 
 /// This process, as an owner.
 pub(crate) fn me() -> &'static str {

@@ -10,7 +10,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The version this build writes.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// Version 1: the tables as the first journal made them.
 const V1: &str = "
@@ -59,8 +59,15 @@ CREATE INDEX jobs_open ON jobs (state) WHERE superseded_by IS NULL;
 CREATE INDEX jobs_owner ON jobs (owner) WHERE state IN ('submitting', 'submitted');
 ";
 
+/// Version 3: a claimed job's create is not sent yet (`claimed`); the
+/// owner index covers the states whose leases are renewed.
+const V3: &str = "
+DROP INDEX jobs_owner;
+CREATE INDEX jobs_owner ON jobs (owner) WHERE state IN ('claimed', 'submitting', 'submitted');
+";
+
 /// Each version's steps, in order: `MIGRATIONS[n]` takes version n to n + 1.
-const MIGRATIONS: [&str; LATEST as usize] = [V1, V2];
+const MIGRATIONS: [&str; LATEST as usize] = [V1, V2, V3];
 
 /// Why a journal could not be brought up to date.
 #[derive(Debug)]

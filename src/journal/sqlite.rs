@@ -219,7 +219,7 @@ impl Store for Sqlite {
                 // then pointed at it.
                 tx.execute("UPDATE jobs SET superseded_by = 0 WHERE id = ?1", [row.id])?;
             }
-            let id = insert_job(&tx, job, request, now)?;
+            let id = insert_job(&tx, job, request, "claimed", now)?;
             if let Some(row) = &current {
                 tx.execute(
                     "UPDATE jobs SET superseded_by = ?2, state = CASE state WHEN 'submitting' \
@@ -237,21 +237,24 @@ impl Store for Sqlite {
         let now = unix_now();
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
-            let id = insert_job(&tx, job, request, now)?;
+            let id = insert_job(&tx, job, request, "submitting", now)?;
             tx.commit()?;
             Ok(id)
         })
     }
 
-    fn apply(&self, job: i64, change: &Change<'_>) -> Result<(), Error> {
+    fn apply(&self, job: i64, change: &Change<'_>) -> Result<bool, Error> {
         let (sql, args, kind, detail) = change.statement();
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let mut all: Vec<&dyn rusqlite::ToSql> = vec![&job];
             all.extend(args.iter().map(|a| a as &dyn rusqlite::ToSql));
-            tx.execute(&numbered(sql), all.as_slice())?;
-            event(&tx, job, kind, &detail)?;
-            tx.commit()
+            let changed = tx.execute(&numbered(sql), all.as_slice())? > 0;
+            if changed {
+                event(&tx, job, kind, &detail)?;
+            }
+            tx.commit()?;
+            Ok(changed)
         })
     }
 
@@ -337,13 +340,19 @@ impl Store for Sqlite {
     }
 }
 
-/// Inserts a job in `submitting`, owned by this process with a fresh lease;
-/// returns its id.
-fn insert_job(tx: &Connection, job: &NewJob<'_>, request: &str, now: i64) -> rusqlite::Result<i64> {
+/// Inserts a job in `state` (`claimed` or `submitting`), owned by this
+/// process with a fresh lease; returns its id.
+fn insert_job(
+    tx: &Connection,
+    job: &NewJob<'_>,
+    request: &str,
+    state: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
          created_at, updated_at, owner, lease_until) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'submitting', ?7, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?10, ?7, ?7, ?8, ?9)",
         params![
             job.key,
             job.provider.name(),
@@ -353,11 +362,12 @@ fn insert_job(tx: &Connection, job: &NewJob<'_>, request: &str, now: i64) -> rus
             job.output.map(stored_path),
             now,
             owner::me(),
-            now + owner::LEASE_SECS,
+            now + owner::lease_secs(),
+            state,
         ],
     )?;
     let id = tx.last_insert_rowid();
-    event(tx, id, "submitting", owner::me())?;
+    event(tx, id, state, owner::me())?;
     Ok(id)
 }
 
@@ -376,27 +386,27 @@ fn preflight(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.rollback()
 }
 
-/// Renews this process's leases every [`owner::RENEW_EVERY`], for as long
+/// Renews this process's leases every [`owner::renew_every`], for as long
 /// as the journal is open, on a thread of its own (never an async one).
 fn renew_leases(conn: std::sync::Weak<Mutex<Connection>>) {
     let spawned = std::thread::Builder::new()
         .name("seedance-mini-lease".into())
         .spawn(move || loop {
-            std::thread::sleep(owner::RENEW_EVERY);
+            std::thread::sleep(owner::renew_every());
             let Some(conn) = conn.upgrade() else {
                 return;
             };
             let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
             let renewed = conn.execute(
                 "UPDATE jobs SET lease_until = ?2 WHERE owner = ?1 \
-                 AND state IN ('submitting', 'submitted')",
-                params![owner::me(), unix_now() + owner::LEASE_SECS],
+                 AND state IN ('claimed', 'submitting', 'submitted')",
+                params![owner::me(), unix_now() + owner::lease_secs()],
             );
             if let Err(e) = renewed {
                 tracing::warn!(error = %e, "could not renew this process's claims");
             }
         });
     if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no thread to renew claims; they last {} s", owner::LEASE_SECS);
+        tracing::warn!(error = %e, "no thread to renew claims; they last {} s", owner::lease_secs());
     }
 }
