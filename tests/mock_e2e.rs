@@ -938,7 +938,13 @@ async fn the_rate_limit_answers_429_in_magnifics_words_past_a_burst() {
     let (status, retry_after, body) = &statuses[50];
     assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(*body, json!({ "message": "Too many requests" }));
-    let wait: u64 = retry_after.as_ref().unwrap().to_str().unwrap().parse().unwrap();
+    let wait: u64 = retry_after
+        .as_ref()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=120).contains(&wait), "Retry-After: {wait}");
     // Another provider is not limited.
     let (status, _, _) = raw(

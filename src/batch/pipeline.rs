@@ -101,11 +101,16 @@ pub(crate) async fn run(
     };
     let in_flight = Arc::new(Semaphore::new(options.max_in_flight.max(1)));
     let (tracked, found) = mpsc::unbounded_channel();
+    // Jobs another live worker holds wait until every free job is sent:
+    // workers sharing a ledger each take what is free first.
+    let held = std::sync::Mutex::new(Vec::new());
     let submission = {
-        let run = &run;
-        async move {
-            futures_util::stream::iter(jobs.iter().enumerate())
-                .map(|(index, job)| {
+        let (run, held) = (&run, &held);
+        let pass = move |indexes: Vec<usize>, patient: bool| {
+            let (tracked, in_flight) = (tracked.clone(), in_flight.clone());
+            futures_util::stream::iter(indexes)
+                .map(move |index| {
+                    let job = &jobs[index];
                     let (tracked, in_flight) = (tracked.clone(), in_flight.clone());
                     async move {
                         let Ok(permit) = in_flight.acquire_owned().await else {
@@ -118,8 +123,11 @@ pub(crate) async fn run(
                             );
                             return end(index, job, JobOutcome::failed(error), run);
                         };
-                        match prepare(client, job, run).await {
+                        match prepare(client, job, run, patient).await {
                             Step::Ended(outcome) => end(index, job, outcome, run),
+                            Step::Held => {
+                                held.lock().unwrap_or_else(|p| p.into_inner()).push(index)
+                            }
                             Step::Track {
                                 task_id,
                                 job: id,
@@ -139,7 +147,12 @@ pub(crate) async fn run(
                 })
                 .buffer_unordered(options.concurrency.max(1))
                 .collect::<()>()
-                .await
+        };
+        async move {
+            pass((0..jobs.len()).collect(), false).await;
+            let mut later = std::mem::take(&mut *held.lock().unwrap_or_else(|p| p.into_inner()));
+            later.sort_unstable();
+            pass(later, true).await;
         }
     };
     let detection = Detector::new(clients, jobs, &run).run(found);

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::BatchJob;
-use crate::journal::{unix_now, Claim, JobId, JobRecord, JobState, Replace};
+use crate::journal::{owner, unix_now, Claim, JobId, JobRecord, JobState, Replace};
 use crate::{Client, Error, Provider, WaitOptions};
 
 /// How to run a batch: [`BatchOptions::new`], then what differs. New
@@ -141,6 +141,16 @@ pub enum JobOutcome {
         /// The task.
         task_id: String,
     },
+    /// Another host (a worker sharing the ledger) downloaded it: the file
+    /// is there, not here (`tasks sync --here` fetches a copy).
+    Elsewhere {
+        /// The host that holds the file.
+        host: String,
+        /// Where it is on that host.
+        file: PathBuf,
+        /// The task.
+        task_id: Option<String>,
+    },
 }
 
 /// A step of a batch, for progress display and `--json` events.
@@ -192,7 +202,7 @@ pub enum BatchEvent {
         file: PathBuf,
     },
     /// The job ended (see [`JobOutcome`]): `done`, `skipped`, `failed`,
-    /// `in_doubt` or `expired`.
+    /// `in_doubt`, `expired` or `elsewhere`.
     Finished {
         /// The job's line.
         line: usize,
@@ -218,9 +228,10 @@ impl JobOutcome {
         }
     }
 
-    /// `done`, `skipped`, `failed`, `in_doubt` or `expired`.
+    /// `done`, `skipped`, `failed`, `in_doubt`, `expired` or `elsewhere`.
     pub fn word(&self) -> &'static str {
         match self {
+            JobOutcome::Elsewhere { .. } => "elsewhere",
             JobOutcome::Done { .. } => "done",
             JobOutcome::Skipped { .. } => "skipped",
             JobOutcome::Failed { .. } => "failed",
@@ -234,6 +245,7 @@ impl JobOutcome {
             JobOutcome::Done { task, .. } => (Some(task.id.clone()), None),
             JobOutcome::Expired { task_id } => (Some(task_id.clone()), None),
             JobOutcome::Skipped { .. } => (None, None),
+            JobOutcome::Elsewhere { task_id, .. } => (task_id.clone(), None),
             JobOutcome::Failed { task_id, error } => (task_id.clone(), Some(error.to_string())),
             JobOutcome::InDoubt { reason, .. } => (None, Some(reason.clone())),
         };
@@ -335,6 +347,9 @@ impl Run<'_> {
 pub(crate) enum Step {
     /// Nothing more to do: how it ended.
     Ended(JobOutcome),
+    /// Another live worker holds it: come back once the free jobs are done
+    /// (asked with `patient`, it is waited for instead).
+    Held,
     /// A task to wait for and download (created now, or resumed).
     Track {
         /// The task.
@@ -349,8 +364,8 @@ pub(crate) enum Step {
 /// Matches `job` against the journal and, when it needs one, claims it
 /// and sends its create. 429s on the create are waited out (the client's
 /// pace halves with each): the provider refused it, so nothing was made.
-pub(crate) async fn prepare(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
-    let step = prepare_inner(client, job, run).await;
+pub(crate) async fn prepare(client: &Client, job: &BatchJob, run: &Run<'_>, patient: bool) -> Step {
+    let step = prepare_inner(client, job, run, patient).await;
     if let Step::Ended(JobOutcome::Failed { error, .. }) = &step {
         run.check(error);
     }
@@ -360,7 +375,7 @@ pub(crate) async fn prepare(client: &Client, job: &BatchJob, run: &Run<'_>) -> S
 /// Creates refused with 429 that a job sends again before it gives up.
 const RATE_LIMITED_TRIES: u32 = 8;
 
-async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
+async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>, patient: bool) -> Step {
     let (options, on_event) = (run.options, run.on_event);
     let path = run.out_dir.join(&job.output);
     let mut prior = match client.journal().map(|j| {
@@ -388,6 +403,16 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
         // whether or not a journal (this one, or any) recorded it.
         if vouched || (!options.force && crate::download::is_whole_mp4(&path)) {
             return Step::Ended(JobOutcome::Skipped { file: path });
+        }
+        // Done by another worker, whose host holds the file.
+        if let Some(p) = prior.as_ref().filter(|p| p.state == JobState::Done) {
+            if let Some(host) = p.file_host.as_deref().filter(|h| *h != owner::host()) {
+                return Step::Ended(JobOutcome::Elsewhere {
+                    host: host.to_string(),
+                    file: p.output.clone().unwrap_or_default(),
+                    task_id: p.task_id.clone(),
+                });
+            }
         }
         let mut reread = None;
         if let Some(prior) = &prior {
@@ -419,6 +444,9 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>) -> Step {
                 (_, JobState::Claimed | JobState::Submitting | JobState::Submitted)
                     if held_elsewhere(prior, now) =>
                 {
+                    if !patient {
+                        return Step::Held;
+                    }
                     match await_owner(client, job, prior, waited_since, options.wait.max_wait).await
                     {
                         Ok(next) => reread = Some(next),
@@ -585,7 +613,7 @@ async fn claim(
 
 /// Whether another live process holds `row`.
 fn held_elsewhere(row: &JobRecord, now: i64) -> bool {
-    row.claim_alive(now) && row.owner.as_deref() != Some(crate::journal::owner::me())
+    row.claim_alive(now) && row.owner.as_deref() != Some(owner::me())
 }
 
 /// Waits until the row another process holds changes state or its owner is

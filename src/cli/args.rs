@@ -93,15 +93,30 @@ pub struct Cli {
     )]
     pub pace: String,
 
-    /// The journal of paid tasks [default: $SEEDANCE_MINI_HOME/journal.sqlite3,
-    /// else the platform's data directory; none with --mock].
+    /// The journal of paid tasks: a SQLite file, or a postgres:// URL that
+    /// workers on several machines share [default:
+    /// $SEEDANCE_MINI_HOME/journal.sqlite3, else the platform's data
+    /// directory; none with --mock].
     #[arg(
         long,
         global = true,
+        env = "SEEDANCE_MINI_JOURNAL",
+        hide_env_values = true,
         help_heading = "Global options",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub journal: Option<PathBuf>,
+
+    /// This machine's name in a shared journal (which host holds which
+    /// file) [default: the host name].
+    #[arg(
+        long,
+        global = true,
+        env = "SEEDANCE_MINI_HOST_ID",
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
+    pub host_id: Option<String>,
 
     /// Keep no journal (a killed run can then lose a paid task's id).
     #[arg(
@@ -186,6 +201,10 @@ pub enum Command {
         /// Every row, also those a resubmission replaced.
         #[arg(long)]
         all: bool,
+        /// Only the jobs of this host: the one holding the file, else the
+        /// one holding the claim (see --host-id).
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Run the mock server until interrupted.
     Mock(Box<MockArgs>),
@@ -340,6 +359,10 @@ pub enum TasksAction {
     Sync {
         #[command(flatten)]
         wait: WaitArgs,
+        /// Also fetch to this machine the videos other hosts downloaded
+        /// (to the same paths), while their URLs are valid.
+        #[arg(long)]
+        here: bool,
     },
 }
 

@@ -262,9 +262,10 @@ pub(crate) async fn run(
             _ => None,
         })
         .collect();
-    let (done, skipped, failed, in_doubt, expired) = (
+    let (done, skipped, elsewhere, failed, in_doubt, expired) = (
         count("done"),
         count("skipped"),
+        count("elsewhere"),
         count("failed"),
         count("in_doubt"),
         count("expired"),
@@ -296,12 +297,16 @@ pub(crate) async fn run(
     if json {
         super::output::emit(serde_json::json!({
             "event": "summary", "jobs": jobs.len(), "done": done, "skipped": skipped,
-            "failed": failed, "in_doubt": in_doubt, "expired": expired,
+            "elsewhere": elsewhere, "failed": failed, "in_doubt": in_doubt, "expired": expired,
             "files": files, "exit_code": code,
         }));
     } else {
+        let elsewhere = match elsewhere {
+            0 => String::new(),
+            n => format!(", {n} done on other hosts"),
+        };
         eprintln!(
-            "{} jobs: {done} done, {skipped} already done, {failed} failed, {in_doubt} in doubt, {expired} expired; {} files in {}",
+            "{} jobs: {done} done, {skipped} already done{elsewhere}, {failed} failed, {in_doubt} in doubt, {expired} expired; {} files in {}",
             jobs.len(),
             files.len(),
             args.out_dir.display()

@@ -53,6 +53,9 @@ pub fn main() -> ExitCode {
         Err(e) => return parse_error(e),
     };
     init_logging(cli.verbose);
+    if let Some(name) = &cli.host_id {
+        crate::journal::owner::set_host(name);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,6 +176,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         state,
         limit,
         all,
+        host,
     } = &cli.command
     {
         let journal = journal.ok_or_else(|| no_journal(cli))?;
@@ -185,6 +189,9 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
         }
         if cli.provider_given {
             filter = filter.provider(cli.provider);
+        }
+        if let Some(host) = host {
+            filter = filter.host(host.as_str());
         }
         return tasks::list(&journal, &filter, out);
     }
@@ -328,7 +335,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             batch::run(&session, args, journal.as_ref(), make, waits(&args.wait)?).await
         }
         Command::Tasks {
-            action: Some(TasksAction::Sync { wait }),
+            action: Some(TasksAction::Sync { wait, here }),
             ..
         } => {
             let journal = journal.ok_or_else(|| no_journal(cli))?;
@@ -339,6 +346,7 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
                 // key given for that provider at that origin.
                 |p, base| client_at(&endpoints, p, base, Some(journal.clone())),
                 &waits(wait)?,
+                *here,
             )
             .await
         }

@@ -41,6 +41,7 @@ fn short_tail(text: &str, max: usize) -> String {
 fn job_json(job: &JobRecord) -> serde_json::Value {
     json!({
         "job": job.id,
+        "host": job.host(),
         "id": job.task_id,
         "provider": job.provider,
         "state": job.state,
@@ -92,7 +93,7 @@ pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) ->
         if rows == 0 {
             written = writeln!(
                 w,
-                "{:<36} {:<10} {:<11} {:<11} {:<16} {:<16} {:<11}",
+                "{:<36} {:<10} {:<11} {:<11} {:<10} {:<14} {:<11} HOST",
                 "ID", "STATE", "STATUS", "PROVIDER", "PROMPT", "OUTPUT", "EXPIRES"
             );
         }
@@ -100,20 +101,21 @@ pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) ->
         if written.is_ok() {
             written = writeln!(
                 w,
-                "{:<36} {:<10} {:<11} {:<11} {:<16} {:<16} {:<11}",
+                "{:<36} {:<10} {:<11} {:<11} {:<10} {:<14} {:<11} {}",
                 job.task_id.as_deref().unwrap_or("-"),
                 job.state.as_str(),
                 job.status.as_deref().unwrap_or("-"),
                 job.provider,
-                short(job.prompt.as_deref().unwrap_or(""), 16),
+                short(job.prompt.as_deref().unwrap_or(""), 10),
                 short_tail(
                     &job.output
                         .as_ref()
                         .map(|p| p.display().to_string())
                         .unwrap_or_default(),
-                    16
+                    14
                 ),
                 job.expires_at.map(short_when).unwrap_or_else(|| "-".into()),
+                short(job.host().unwrap_or("-"), 10),
             );
         }
         written.is_ok()
@@ -138,12 +140,16 @@ pub(crate) fn quietly(written: std::io::Result<()>) -> u8 {
 }
 
 /// Polls each unfinished task and downloads the finished ones with an
-/// output path, a few at a time. Returns 0 when nothing is left to do.
+/// output path, a few at a time; with `here`, also fetches to this machine
+/// the videos another host downloaded, to the same paths (the ledger keeps
+/// naming the host that downloaded them first). Returns 0 when nothing is
+/// left to do.
 pub(crate) async fn sync(
     session: &Session<'_>,
     journal: &Journal,
     make_client: impl Fn(Provider, &str) -> Result<Client, Error>,
     wait: &WaitOptions,
+    here: bool,
 ) -> Result<u8, Error> {
     let now = unix_now();
     let mut open: Vec<JobRecord> = Vec::new();
@@ -153,6 +159,20 @@ pub(crate) async fn sync(
         }
         true
     })?;
+    if here {
+        let this = crate::journal::owner::host();
+        journal.each_job(&JobFilter::new().state(JobState::Done), |job| {
+            let theirs = job.file_host.as_deref().is_some_and(|h| h != this);
+            let missing = job
+                .output
+                .as_deref()
+                .is_some_and(|p| !crate::download::is_whole_mp4(p));
+            if theirs && missing && job.task_id.is_some() {
+                open.push(job);
+            }
+            true
+        })?;
+    }
     let mut work = Vec::new();
     for job in open {
         let provider: Provider = job
@@ -186,6 +206,18 @@ pub(crate) async fn sync(
                         ),
                     ),
                 ),
+                // Another host's video: fetched, not recorded (the ledger
+                // names the host that downloaded it).
+                (Some(path), false) if job.state == JobState::Done => client
+                    .finish(&id, None, Path::new(path), wait, None)
+                    .await
+                    .map(|done| {
+                        format!(
+                            "saved {} (from {}'s)",
+                            done.file.path.display(),
+                            job.file_host.as_deref().unwrap_or("another host")
+                        )
+                    }),
                 (Some(path), false) => client
                     .finish(&id, Some(crate::journal::JobId(job.id)), Path::new(path), wait, None)
                     .await

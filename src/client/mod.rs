@@ -697,6 +697,14 @@ impl BatchItem {
                     format!("{task_id} finished, but its result URL expired before the download");
                 (Some(task_id), Err(Error::validation("task", why)))
             }
+            JobOutcome::Elsewhere {
+                host,
+                file,
+                task_id,
+            } => {
+                let why = format!("{} was written on {host}, not here", file.display());
+                (task_id, Err(Error::validation("output", why)))
+            }
             JobOutcome::Skipped { file } => (
                 None,
                 Err(Error::validation(

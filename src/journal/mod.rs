@@ -39,6 +39,8 @@ use crate::{Error, Media, Provider, Task, VideoRequest};
 
 mod ledger;
 pub(crate) mod owner;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub(crate) mod schema;
 mod sqlite;
 
@@ -150,12 +152,23 @@ pub struct JobRecord {
     pub lease_until: Option<i64>,
     /// The newer row that replaced this one (a resubmitted job), if any.
     pub superseded_by: Option<i64>,
+    /// The host that downloaded the file (see [`JobRecord::host`]).
+    pub file_host: Option<String>,
 }
 
 impl JobRecord {
     /// Whether its owner's claim still holds at `now` (unix seconds).
     pub fn claim_alive(&self, now: i64) -> bool {
         owner::alive(self.owner.as_deref(), self.lease_until, now)
+    }
+
+    /// The machine this job belongs to: the one holding its file, else the
+    /// one holding its claim (`SEEDANCE_MINI_HOST_ID`, `--host-id`, or the
+    /// host name, as each worker names itself).
+    pub fn host(&self) -> Option<&str> {
+        self.file_host
+            .as_deref()
+            .or_else(|| self.owner.as_deref().and_then(|o| o.rsplitn(3, ':').nth(2)))
     }
 
     /// Whether the result URLs have expired as of `now` (unix seconds).
@@ -167,7 +180,7 @@ impl JobRecord {
 pub(super) const COLUMNS: &str =
     "id, job_key, provider, base_url, request, prompt, output, state, task_id, \
      status, video_urls, expires_at, file_bytes, file_sha256, error, created_at, updated_at, \
-     owner, lease_until, superseded_by";
+     owner, lease_until, superseded_by, file_host";
 
 /// Which rows [`Journal::each_job`] reads.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +194,8 @@ pub struct JobFilter {
     pub history: bool,
     /// Only this provider's rows.
     pub provider: Option<Provider>,
+    /// Only the rows of this host (see [`JobRecord::host`]).
+    pub host: Option<String>,
 }
 
 impl JobFilter {
@@ -192,6 +207,12 @@ impl JobFilter {
     /// Only `provider`'s rows.
     pub fn provider(mut self, provider: Provider) -> Self {
         self.provider = Some(provider);
+        self
+    }
+
+    /// Only the rows of `host` (see [`JobRecord::host`]).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
         self
     }
 
@@ -381,12 +402,14 @@ impl Change<'_> {
                 let path = stored_path(&file.path);
                 (
                     "UPDATE jobs SET state = 'done', output = $2, file_bytes = $3, \
-                     file_sha256 = $4, error = NULL, updated_at = $5 WHERE id = $1",
+                     file_sha256 = $4, error = NULL, updated_at = $5, file_host = $6 \
+                     WHERE id = $1",
                     vec![
                         text(&path),
                         int(file.bytes as i64),
                         text(&file.sha256),
                         int(now),
+                        text(owner::host()),
                     ],
                     "downloaded",
                     path,
@@ -426,6 +449,12 @@ pub(crate) fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// Whether `location` names a PostgreSQL database rather than a file.
+pub(crate) fn is_postgres_url(location: &str) -> bool {
+    let lower = location.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
 /// What reading a state word no version of this crate wrote says.
 fn unknown_state(word: &str) -> String {
     format!("unknown state `{word}` (written by a newer version?)")
@@ -445,6 +474,14 @@ impl JobFilter {
             // A provider's name is one of three fixed words.
             wheres.push(format!("provider = '{}'", provider.name()));
         }
+        if let Some(host) = &self.host {
+            // Quoted as SQL quotes: a quote is doubled.
+            let host = host.replace('\'', "''");
+            wheres.push(format!(
+                "(file_host = '{host}' OR (file_host IS NULL \
+                 AND substr(owner, 1, length('{host}') + 1) = '{host}:'))"
+            ));
+        }
         let mut sql = format!("SELECT {COLUMNS} FROM jobs");
         if !wheres.is_empty() {
             sql += &format!(" WHERE {}", wheres.join(" AND "));
@@ -462,13 +499,37 @@ impl JobFilter {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`, creating its directory.
+    /// Opens (or creates) the journal at `path`, creating its directory;
+    /// a `postgres://` (or `postgresql://`) URL opens the shared ledger in
+    /// that database instead (feature `postgres`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref().to_path_buf();
+        let path = path.as_ref();
+        if let Some(url) = path.to_str().filter(|p| is_postgres_url(p)) {
+            return Self::open_postgres(url);
+        }
         Ok(Journal {
-            store: Arc::new(sqlite::Sqlite::open(&path)?),
-            path,
+            store: Arc::new(sqlite::Sqlite::open(path)?),
+            path: path.to_path_buf(),
             writes_left: None,
+        })
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(url: &str) -> Result<Self, Error> {
+        let store = postgres::Postgres::open(url)?;
+        Ok(Journal {
+            path: PathBuf::from(store.shown()),
+            store: Arc::new(store),
+            writes_left: None,
+        })
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres(url: &str) -> Result<Self, Error> {
+        let _ = url;
+        Err(Error::Journal {
+            path: PathBuf::from("postgres://"),
+            message: "this build has no PostgreSQL ledger: build seedance-mini with the `postgres` feature".into(),
         })
     }
 
@@ -494,7 +555,8 @@ impl Journal {
         })
     }
 
-    /// The file it lives in.
+    /// The file it lives in; for a shared ledger, its URL without the
+    /// password.
     pub fn path(&self) -> &Path {
         &self.path
     }

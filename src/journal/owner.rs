@@ -41,10 +41,17 @@ pub(crate) fn me() -> &'static str {
     })
 }
 
-/// This machine's name: `SEEDANCE_MINI_HOST_ID` when set, else the
-/// kernel's host name.
+static HOST: OnceLock<String> = OnceLock::new();
+
+/// Names this machine `name` (the CLI's `--host-id`), before anything
+/// asks; false if it was named already.
+pub(crate) fn set_host(name: &str) -> bool {
+    HOST.set(name.trim().replace(':', "-")).is_ok()
+}
+
+/// This machine's name: `--host-id` or `SEEDANCE_MINI_HOST_ID` when set,
+/// else the kernel's host name.
 pub(crate) fn host() -> &'static str {
-    static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
         let from_env = std::env::var("SEEDANCE_MINI_HOST_ID").ok();
         let from_kernel = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok();

@@ -10,7 +10,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The version this build writes.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// Version 1: the tables as the first journal made them.
 const V1: &str = "
@@ -66,8 +66,12 @@ DROP INDEX jobs_owner;
 CREATE INDEX jobs_owner ON jobs (owner) WHERE state IN ('claimed', 'submitting', 'submitted');
 ";
 
+/// Version 4: which host holds a job's file (several machines share a
+/// ledger on PostgreSQL; the column is kept here too, so rows read alike).
+const V4: &str = "ALTER TABLE jobs ADD COLUMN file_host TEXT;";
+
 /// Each version's steps, in order: `MIGRATIONS[n]` takes version n to n + 1.
-const MIGRATIONS: [&str; LATEST as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; LATEST as usize] = [V1, V2, V3, V4];
 
 /// Why a journal could not be brought up to date.
 #[derive(Debug)]

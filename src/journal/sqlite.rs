@@ -194,6 +194,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         owner: text(17)?,
         lease_until: row.get(18)?,
         superseded_by: row.get(19)?,
+        file_host: text(20)?,
     })
 }
 
