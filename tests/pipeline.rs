@@ -116,6 +116,7 @@ async fn batch_events_stream_each_jobs_steps_in_order_and_end() {
                 | BatchEvent::Resumed { line, .. }
                 | BatchEvent::Status { line, .. }
                 | BatchEvent::Recovered { line, .. }
+                | BatchEvent::Held { line, .. }
                 | BatchEvent::Finished { line, .. } => *line == job.line,
             })
             .collect();

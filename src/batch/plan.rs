@@ -85,10 +85,7 @@ pub fn plan(
     let mut groups: BTreeMap<(String, String, i64), PlanGroup> = BTreeMap::new();
     for job in jobs {
         let prior = match journal {
-            Some(j) => match j.job_by_key(&job.key)? {
-                Some(found) => Some(found),
-                None => j.job_by_key(&job.previous_key)?,
-            },
+            Some(j) => j.job_by_key_or(&job.key, &job.previous_key)?,
             None => None,
         };
         let fate = fate(prior.as_ref(), &out_dir.join(&job.output), options, now);

@@ -175,6 +175,17 @@ pub enum BatchEvent {
         /// The task.
         task_id: String,
     },
+    /// Another live worker sharing the journal holds the job (a claim
+    /// conflict): it is left until every free job is sent, then waited
+    /// for, never sent again.
+    Held {
+        /// The job's line.
+        line: usize,
+        /// Its output file.
+        output: PathBuf,
+        /// The worker holding it (`host:pid:start`).
+        owner: String,
+    },
     /// A poll's result.
     Status {
         /// The job's line.
@@ -378,12 +389,10 @@ const RATE_LIMITED_TRIES: u32 = 8;
 async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>, patient: bool) -> Step {
     let (options, on_event) = (run.options, run.on_event);
     let path = run.out_dir.join(&job.output);
-    let mut prior = match client.journal().map(|j| {
-        j.job_by_key(&job.key).and_then(|found| match found {
-            Some(found) => Ok(Some(found)),
-            None => j.job_by_key(&job.previous_key),
-        })
-    }) {
+    let mut prior = match client
+        .journal()
+        .map(|j| j.job_by_key_or(&job.key, &job.previous_key))
+    {
         Some(Err(error)) => {
             return Step::Ended(JobOutcome::Failed {
                 task_id: None,
@@ -445,6 +454,11 @@ async fn prepare_inner(client: &Client, job: &BatchJob, run: &Run<'_>, patient: 
                     if held_elsewhere(prior, now) =>
                 {
                     if !patient {
+                        on_event(BatchEvent::Held {
+                            line: job.line,
+                            output: job.output.clone(),
+                            owner: prior.owner.clone().unwrap_or_default(),
+                        });
                         return Step::Held;
                     }
                     match await_owner(client, job, prior, waited_since, options.wait.max_wait).await

@@ -182,6 +182,8 @@ pub(crate) async fn run(
                     }
                     total.set_message(lines.more());
                 }
+                // Another worker's: counted when it finishes.
+                BatchEvent::Held { .. } => {}
                 BatchEvent::Status {
                     output,
                     task_id,

@@ -314,6 +314,9 @@ pub(crate) enum Find<'a> {
     Id(i64),
     /// The current row of a key.
     Key(&'a str),
+    /// The current row of the first key, else of the second (a job's
+    /// identity, then the one an earlier version gave it).
+    KeyOr(&'a str, &'a str),
     /// The newest row of a task id (of one provider, or any).
     Task(Option<Provider>, &'a str),
 }
@@ -683,6 +686,16 @@ impl Journal {
     /// The current job recorded under `key`, if any.
     pub fn job_by_key(&self, key: &str) -> Result<Option<JobRecord>, Error> {
         self.store.find(Find::Key(key))
+    }
+
+    /// The current job recorded under `key`, else under `fallback`, in one
+    /// read.
+    pub(crate) fn job_by_key_or(
+        &self,
+        key: &str,
+        fallback: &str,
+    ) -> Result<Option<JobRecord>, Error> {
+        self.store.find(Find::KeyOr(key, fallback))
     }
 
     /// The newest job for `provider`'s task `task_id`, if any.

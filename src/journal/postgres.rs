@@ -440,12 +440,15 @@ impl Insert {
     /// `None` when the key has a current row already.
     fn run(&self, c: &mut impl GenericClient, state: &str) -> Result<Option<i64>, postgres::Error> {
         let now = unix_now();
+        // The row and its event in one statement (one round trip).
         let row = c.query_opt(
-            "INSERT INTO jobs (job_key, provider, base_url, request, prompt, output, state, \
-             created_at, updated_at, owner, lease_until) \
+            "WITH inserted AS (INSERT INTO jobs (job_key, provider, base_url, request, prompt, \
+             output, state, created_at, updated_at, owner, lease_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
              ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND superseded_by IS NULL \
-             DO NOTHING RETURNING id",
+             DO NOTHING RETURNING id) \
+             INSERT INTO events (job_id, at, kind, detail) SELECT id, $8, $7, $9 FROM inserted \
+             RETURNING job_id",
             &[
                 &self.key,
                 &self.provider,
@@ -459,12 +462,7 @@ impl Insert {
                 &(now + owner::lease_secs()),
             ],
         )?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let id: i64 = row.get(0);
-        event(c, id, state, owner::me())?;
-        Ok(Some(id))
+        Ok(row.map(|row| row.get(0)))
     }
 }
 
@@ -482,11 +480,11 @@ impl Store for Postgres {
         for _ in 0..50 {
             let insert = insert.clone();
             let claimed = self.run(move |c| {
-                let mut tx = c.transaction()?;
-                if let Some(id) = insert.run(&mut tx, "claimed")? {
-                    tx.commit()?;
+                // A new job: one statement, no transaction to open.
+                if let Some(id) = insert.run(c, "claimed")? {
                     return Ok(Claimed::Mine(id));
                 }
+                let mut tx = c.transaction()?;
                 let current = tx.query_opt(
                     &format!(
                         "SELECT {COLUMNS} FROM jobs WHERE job_key = $1 AND superseded_by IS NULL \
@@ -543,30 +541,31 @@ impl Store for Postgres {
 
     fn insert(&self, job: &NewJob<'_>, request: &str) -> Result<i64, Error> {
         let insert = Insert::of(job, request);
-        self.run(move |c| {
-            let mut tx = c.transaction()?;
-            let id = insert.run(&mut tx, "submitting")?;
-            tx.commit()?;
-            Ok(id)
-        })?
-        .ok_or_else(|| Error::Journal {
-            path: PathBuf::from(self.shown()),
-            message: "a job without a key was refused".into(),
-        })
+        self.run(move |c| insert.run(c, "submitting"))?
+            .ok_or_else(|| Error::Journal {
+                path: PathBuf::from(self.shown()),
+                message: "a job without a key was refused".into(),
+            })
     }
 
     fn apply(&self, job: i64, change: &Change<'_>) -> Result<bool, Error> {
         let (sql, args, kind, detail) = change.statement();
+        // One statement, so one round trip, and atomic: the update, and its
+        // event only when it changed the row.
+        let n = args.len() + 1;
+        let sql = format!(
+            "WITH changed AS ({sql} RETURNING id) INSERT INTO events (job_id, at, kind, detail) \
+             SELECT id, ${}, ${}, ${} FROM changed",
+            n + 1,
+            n + 2,
+            n + 3
+        );
         self.run(move |c| {
-            let mut tx = c.transaction()?;
+            let (at, kind) = (unix_now(), kind.to_string());
             let mut all: Vec<&(dyn ToSql + Sync)> = vec![&job];
             all.extend(args.iter().map(|a| a as &(dyn ToSql + Sync)));
-            let changed = tx.execute(sql, &all)? > 0;
-            if changed {
-                event(&mut tx, job, kind, &detail)?;
-            }
-            tx.commit()?;
-            Ok(changed)
+            all.extend([&at as &(dyn ToSql + Sync), &kind, &detail]);
+            Ok(c.execute(&sql, &all)? > 0)
         })
     }
 
@@ -609,6 +608,18 @@ impl Store for Postgres {
                             "SELECT {COLUMNS} FROM jobs WHERE job_key = $1 AND superseded_by IS NULL"
                         ),
                         &[&key],
+                    )
+                })
+            }
+            Find::KeyOr(key, fallback) => {
+                let (key, fallback) = (key.to_string(), fallback.to_string());
+                self.run(move |c| {
+                    c.query(
+                        &format!(
+                            "SELECT {COLUMNS} FROM jobs WHERE job_key IN ($1, $2) \
+                             AND superseded_by IS NULL ORDER BY job_key = $1 DESC LIMIT 1"
+                        ),
+                        &[&key, &fallback],
                     )
                 })
             }

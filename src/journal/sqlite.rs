@@ -286,6 +286,13 @@ impl Store for Sqlite {
                 &format!("SELECT {COLUMNS} FROM jobs WHERE job_key = ?1 AND superseded_by IS NULL"),
                 &[&key],
             ),
+            Find::KeyOr(key, fallback) => self.find_one(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE job_key IN (?1, ?2) \
+                     AND superseded_by IS NULL ORDER BY job_key = ?1 DESC LIMIT 1"
+                ),
+                &[&key, &fallback],
+            ),
             Find::Task(Some(provider), task_id) => self.find_one(
                 &format!(
                     "SELECT {COLUMNS} FROM jobs WHERE provider = ?1 AND task_id = ?2 \
