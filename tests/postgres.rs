@@ -427,3 +427,35 @@ fn a_bad_url_wrong_credentials_or_no_server_is_refused_before_anything_is_paid()
     }
     assert_eq!(count(&mock, "POST", "/"), 0, "nothing was paid");
 }
+
+#[test]
+fn sslmode_require_is_verified_against_the_platforms_roots() {
+    let Some(url) = database("tls") else {
+        return;
+    };
+    let Ok(ca) = std::env::var("SEEDANCE_MINI_TEST_POSTGRES_CA") else {
+        eprintln!("\n*** SKIPPED sslmode_require...: the server offers no TLS (no openssl when .ci/postgres started it) ***\n");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock(&[]);
+    let url = format!("{url}?sslmode=require");
+    let tasks = |trust: Option<&str>| {
+        let mut c = cli(dir.path(), &mock, &["--journal", &url, "tasks"]);
+        if let Some(ca) = trust {
+            // rustls-platform-verifier reads the system roots, which this
+            // variable replaces on Linux.
+            c.env("SSL_CERT_FILE", ca);
+        }
+        c.output().unwrap()
+    };
+    let untrusted = tasks(None);
+    let err = text(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("UnknownIssuer"),
+        "the certificate is checked: {err}"
+    );
+    let trusted = tasks(Some(&ca));
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+}

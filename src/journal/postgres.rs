@@ -253,7 +253,10 @@ fn serve(
     work: &Mutex<mpsc::Receiver<Work>>,
     ready: mpsc::SyncSender<Result<(), String>>,
 ) {
-    let connect = || config.connect(postgres::NoTls).map_err(|e| describe(&e));
+    let connect = || {
+        let tls = tls().map_err(|e| format!("no TLS configuration: {e}"))?;
+        config.connect(tls).map_err(|e| describe(&e))
+    };
     let mut conn = match n {
         0 => {
             let opened = connect().and_then(|mut c| {
@@ -289,6 +292,15 @@ fn serve(
             job(Ok(c));
         }
     }
+}
+
+/// TLS as the URL's `sslmode` asks (`prefer`, the default, uses it when
+/// the server offers it; `require` insists; `disable` never), verified
+/// against the platform's roots by rustls, as the API calls are.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
+    use rustls_platform_verifier::ConfigVerifierExt;
+    let config = rustls::ClientConfig::with_platform_verifier()?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// Brings the database to [`LATEST`] in one transaction under an advisory
