@@ -137,7 +137,7 @@ async fn every_client_subcommand_works_against_a_standalone_mock() {
     );
 
     let out = call(with(&["status", &id])).await.unwrap();
-    assert!(["created", "in progress", "completed"]
+    assert!(["created", "queued", "in_progress", "completed"]
         .contains(&json(&out)["task"]["status"].as_str().unwrap()));
     let out = call(with(&["list", "--resolution", "480p"])).await.unwrap();
     assert_eq!(json(&out)["tasks"][0]["id"], id);
