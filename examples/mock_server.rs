@@ -26,11 +26,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder(Provider::Magnific)
         .api_key("test-key")
         .base_url(mock.url())
-        .retry(RetryPolicy {
-            max_attempts: 4,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(2),
-        })
+        .retry(RetryPolicy::new(
+            4,
+            Duration::from_millis(50),
+            Duration::from_secs(2),
+        ))
         .build()?;
     let task = client
         .submit(&VideoRequest::new("a cat on a skateboard"))

@@ -12,11 +12,17 @@ use tokio::io::AsyncWriteExt;
 
 use crate::Error;
 
-/// Called with bytes received so far and the total, when known.
-pub type DownloadProgress<'a> = &'a (dyn Fn(u64, Option<u64>) + Send + Sync);
+/// Called with bytes received so far and the total, when known: shared, as
+/// the crate's other callbacks ([`Acceptor`](crate::wait::Acceptor),
+/// [`OnEvent`](crate::batch::OnEvent)) are.
+pub type DownloadProgress = std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+
+/// A borrowed [`DownloadProgress`], as it is passed along inside.
+pub(crate) type ProgressRef<'a> = &'a (dyn Fn(u64, Option<u64>) + Send + Sync);
 
 /// Where a download went.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Downloaded {
     /// The file written.
     pub path: PathBuf,
@@ -233,7 +239,7 @@ pub(crate) async fn to_file<S, E>(
     expected: Option<u64>,
     mut body: S,
     target: &Path,
-    progress: Option<DownloadProgress<'_>>,
+    progress: Option<ProgressRef<'_>>,
 ) -> Result<Downloaded, Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,

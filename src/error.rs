@@ -226,6 +226,15 @@ impl Error {
         }
     }
 
+    /// The rule a [`Error::Validation`] names (else the whole message), for
+    /// a caller that says which field in its own words.
+    pub(crate) fn into_reason(self) -> String {
+        match self {
+            Error::Validation { reason, .. } => reason,
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status behind this error, if a server answered: kept
     /// whatever the body was (JSON, HTML, plain text or nothing).
     pub fn status(&self) -> Option<u16> {

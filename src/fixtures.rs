@@ -65,6 +65,7 @@ pub fn examples(
 
 /// The generated public surface of a provider's client (types and method
 /// signatures, no bodies), as build.rs rendered it; pinned by snapshot tests.
+#[doc(hidden)]
 pub fn surface(provider: Provider) -> &'static str {
     match provider {
         Provider::Magnific => include_str!(concat!(env!("OUT_DIR"), "/magnific_surface.rs")),

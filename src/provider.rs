@@ -5,6 +5,7 @@ use std::time::Duration;
 
 /// A provider that serves Seedance 2.0 Mini.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Provider {
     /// Magnific (formerly Freepik API): 480p and 720p endpoints, `x-magnific-api-key`.
     Magnific,
@@ -12,6 +13,13 @@ pub enum Provider {
     Anyfast,
     /// Powertokens (a new-api gateway): `/v1/videos`, Bearer auth.
     Powertokens,
+}
+
+impl serde::Serialize for Provider {
+    /// Its name, as `--provider` and batch files write it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 impl Provider {
@@ -40,6 +48,7 @@ pub enum VideoSource {
 /// One provider's facts, declared as a constant in its own file
 /// (`src/providers/<name>.rs`), in the spirit of async-openai's `Config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProviderSpec {
     /// Lower-case name, as used on the command line and in module names.
     pub name: &'static str,

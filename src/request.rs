@@ -8,6 +8,7 @@ use crate::{Error, Media};
 
 /// Output resolution. Magnific picks its endpoint by it; the others send it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Resolution {
     /// 480p: cheapest and fastest.
     P480,
@@ -58,6 +59,7 @@ impl FromStr for Resolution {
 /// picks from the input; Anyfast and Powertokens only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum AspectRatio {
     R21x9,
     R16x9,

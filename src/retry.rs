@@ -12,6 +12,7 @@ use crate::{Error, Provider};
 
 /// How often, and how patiently, failed calls are repeated.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; 1 means never retry.
     pub max_attempts: u32,
@@ -33,6 +34,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// At most `max_attempts` tries in all, waiting from `initial_delay`,
+    /// doubling, up to `max_delay` between them.
+    pub fn new(max_attempts: u32, initial_delay: Duration, max_delay: Duration) -> Self {
+        RetryPolicy {
+            max_attempts,
+            initial_delay,
+            max_delay,
+        }
+    }
+
     /// Never retry.
     pub fn none() -> Self {
         Self {

@@ -7,6 +7,7 @@ use crate::{anyfast, magnific, powertokens, Provider};
 /// Where a task is in its life. Every provider's words map onto these;
 /// a word none of them documents is kept as [`TaskStatus::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TaskStatus {
     /// Accepted, not yet queued (Magnific `CREATED`, Anyfast `""`/`NOT_START`).
     Created,
@@ -114,6 +115,7 @@ pub enum RawTask {
 
 /// A generation task.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Task {
     /// The provider's task id.
     pub id: String,
@@ -132,6 +134,33 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task as the provider would describe it, with no progress, result
+    /// URLs or error yet, and no provider body (for tests and fakes; the
+    /// client builds its tasks from the provider's answers).
+    pub fn new(provider: Provider, id: impl Into<String>, status: TaskStatus) -> Self {
+        Task {
+            id: id.into(),
+            provider,
+            status,
+            progress: None,
+            video_urls: Vec::new(),
+            error: None,
+            raw: RawTask::Json(serde_json::Value::Null),
+        }
+    }
+
+    /// With these result URLs.
+    pub fn with_video_urls(mut self, urls: Vec<String>) -> Self {
+        self.video_urls = urls;
+        self
+    }
+
+    /// With this much done, in percent.
+    pub fn with_progress(mut self, percent: u8) -> Self {
+        self.progress = Some(percent);
+        self
+    }
+
     /// Whether the task will not change any more.
     pub fn is_done(&self) -> bool {
         self.status.is_terminal()

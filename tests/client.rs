@@ -28,11 +28,11 @@ fn client(provider: Provider, server: &MockServer) -> Client {
     Client::builder(provider)
         .api_key(KEY)
         .base_url(server.uri())
-        .retry(RetryPolicy {
-            max_attempts: 3,
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_secs(5),
-        })
+        .retry(RetryPolicy::new(
+            3,
+            Duration::from_millis(10),
+            Duration::from_secs(5),
+        ))
         .build()
         .unwrap()
 }
@@ -321,11 +321,11 @@ async fn a_create_that_times_out_is_not_resent() {
         .api_key(KEY)
         .base_url(server.uri())
         .request_timeout(Duration::from_millis(200))
-        .retry(RetryPolicy {
-            max_attempts: 5,
-            initial_delay: Duration::from_millis(1),
-            max_delay: Duration::from_secs(1),
-        })
+        .retry(RetryPolicy::new(
+            5,
+            Duration::from_millis(1),
+            Duration::from_secs(1),
+        ))
         .build()
         .unwrap();
     let err = c.submit(&VideoRequest::new("a cat")).await.unwrap_err();
@@ -371,11 +371,11 @@ async fn a_create_whose_connection_is_refused_is_retried() {
     let c = Client::builder(Provider::Magnific)
         .api_key(KEY)
         .base_url(format!("http://127.0.0.1:{port}"))
-        .retry(RetryPolicy {
-            max_attempts: 3,
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        })
+        .retry(RetryPolicy::new(
+            3,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+        ))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -426,10 +426,14 @@ async fn powertokens_downloads_from_its_content_endpoint_with_auth() {
     let c = client(Provider::Powertokens, &server);
     let task = c.get("task_cZ3xT9pLq2mN8vB4").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let seen = std::sync::Mutex::new(Vec::new());
-    let report = |got: u64, total: Option<u64>| seen.lock().unwrap().push((got, total));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let report: seedance_mini::download::DownloadProgress =
+        std::sync::Arc::new(move |got: u64, total: Option<u64>| {
+            log.lock().unwrap().push((got, total))
+        });
     let file = c
-        .download_with(&task, dir.path().join("v.mp4"), Some(&report))
+        .download_with(&task, dir.path().join("v.mp4"), Some(report))
         .await
         .unwrap();
     assert_eq!(std::fs::read(&file.path).unwrap(), video);

@@ -18,6 +18,7 @@ fn task_id(provider: Provider) -> &'static str {
         Provider::Magnific => "046b6c7f-0b8a-43b9-b35d-6489e6daee91",
         Provider::Anyfast => "cgt-20260312231129-7db6s",
         Provider::Powertokens => "task_cZ3xT9pLq2mN8vB4",
+        other => panic!("no task id for {other}"),
     }
 }
 

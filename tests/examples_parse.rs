@@ -45,6 +45,7 @@ fn decode_as_generated(e: &Example) -> Result<(Value, String), String> {
             decode::<powertokens::types::VideoObject>(e.json)
         }
         (Powertokens, _, _, false) => decode::<powertokens::types::VideoTaskCreated>(e.json),
+        (other, ..) => Err(format!("no generated types known for {other}")),
     }
 }
 

@@ -116,11 +116,7 @@ fn client(provider: Provider, url: &str, retry: RetryPolicy) -> Client {
 }
 
 fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-    }
+    RetryPolicy::new(3, Duration::from_millis(10), Duration::from_millis(50))
 }
 
 fn json_200(operation: &str) -> Answer {

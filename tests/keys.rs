@@ -111,6 +111,7 @@ fn owns(provider: Provider, path: &str) -> bool {
         Provider::Magnific => path.starts_with("/v1/ai/"),
         Provider::Anyfast => path.starts_with("/v1/video/generations"),
         Provider::Powertokens => path.starts_with("/v1/videos"),
+        other => panic!("no paths known for {other}"),
     }
 }
 

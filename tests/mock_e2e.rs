@@ -636,11 +636,11 @@ async fn faults_prove_the_clients_retries() {
     let c = Client::builder(Provider::Magnific)
         .api_key(DEFAULT_API_KEY)
         .base_url(mock.url())
-        .retry(seedance_mini::RetryPolicy {
-            max_attempts: 4,
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_secs(2),
-        })
+        .retry(seedance_mini::RetryPolicy::new(
+            4,
+            Duration::from_millis(10),
+            Duration::from_secs(2),
+        ))
         .build()
         .unwrap();
     let task = c.submit(&VideoRequest::new("a cat")).await.unwrap();

@@ -118,6 +118,7 @@ async fn batch_events_stream_each_jobs_steps_in_order_and_end() {
                 | BatchEvent::Recovered { line, .. }
                 | BatchEvent::Held { line, .. }
                 | BatchEvent::Finished { line, .. } => *line == job.line,
+                _ => false,
             })
             .collect();
         assert!(

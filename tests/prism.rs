@@ -75,6 +75,7 @@ async fn call(c: &Client, provider: Provider, operation: &str) -> Result<(), Err
         Provider::Magnific => "046b6c7f-0b8a-43b9-b35d-6489e6daee91",
         Provider::Anyfast => "cgt-20260101-abc",
         Provider::Powertokens => "task_cZ3xT9pLq2mN8vB4",
+        other => panic!("no task id for {other}"),
     };
     match operation {
         "create_video_seedance_2_mini_480p" => c

@@ -60,11 +60,11 @@ async fn the_key_is_never_in_debug_errors_or_logs() {
         let builder = Client::builder(provider)
             .api_key(KEY)
             .base_url(server.uri())
-            .retry(RetryPolicy {
-                max_attempts: 3,
-                initial_delay: Duration::from_millis(1),
-                max_delay: Duration::from_millis(5),
-            });
+            .retry(RetryPolicy::new(
+                3,
+                Duration::from_millis(1),
+                Duration::from_millis(5),
+            ));
         seen.push(format!("{builder:?}"));
         let client = builder.build().unwrap();
         seen.push(format!("{client:?}"));

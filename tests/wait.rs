@@ -6,18 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seedance_mini::wait::{wait_for, AcceptorState, Clock};
-use seedance_mini::{Error, Provider, RawTask, Task, TaskStatus, WaitOptions};
+use seedance_mini::{Error, Provider, Task, TaskStatus, WaitOptions};
 
 fn task(status: TaskStatus) -> Task {
-    Task {
-        id: "t1".into(),
-        provider: Provider::Magnific,
-        status,
-        progress: None,
-        video_urls: vec![],
-        error: None,
-        raw: RawTask::Json(serde_json::Value::Null),
-    }
+    Task::new(Provider::Magnific, "t1", status)
 }
 
 /// Polls: in progress `n` times, then `last`.

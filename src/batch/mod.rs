@@ -305,7 +305,9 @@ fn identify(jobs: Vec<(BatchJob, bool)>, named: &HashMap<PathBuf, usize>) -> Vec
 fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, bool)>, Error> {
     let line = f.line;
     let provider = match f.string("provider")? {
-        Some(p) => p.parse().map_err(|e: String| bad(line, "provider", e))?,
+        Some(p) => p
+            .parse()
+            .map_err(|e: Error| bad(line, "provider", e.into_reason()))?,
         None => default_provider,
     };
     let resolutions = f.many("resolution", |v| {

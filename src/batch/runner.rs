@@ -109,6 +109,7 @@ impl BatchOptions {
 
 /// What happened to one job.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JobOutcome {
     /// The video was written (this run).
     Done {
@@ -156,6 +157,7 @@ pub enum JobOutcome {
 /// A step of a batch, for progress display and `--json` events.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BatchEvent {
     /// A create was answered.
     Submitted {

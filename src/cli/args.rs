@@ -482,7 +482,7 @@ pub enum WebhookCommand {
 }
 
 fn parse_provider(s: &str) -> Result<Provider, String> {
-    s.parse()
+    s.parse().map_err(crate::Error::into_reason)
 }
 
 fn parse_at_least_one(s: &str) -> Result<usize, String> {
@@ -494,7 +494,7 @@ fn parse_at_least_one(s: &str) -> Result<usize, String> {
 }
 
 fn parse_state(s: &str) -> Result<crate::journal::JobState, String> {
-    s.parse()
+    s.parse().map_err(crate::Error::into_reason)
 }
 
 fn parse_resolution(s: &str) -> Result<Resolution, String> {

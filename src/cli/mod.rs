@@ -310,9 +310,10 @@ async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
             }
             let bar = progress.downloading_later();
             let shown = bar.clone();
-            let report = move |got: u64, total: Option<u64>| shown.report(got, total);
+            let report: crate::download::DownloadProgress =
+                std::sync::Arc::new(move |got: u64, total: Option<u64>| shown.report(got, total));
             let file = tokio::select! {
-                file = client.download_with(&task, output, Some(&report)) => file,
+                file = client.download_with(&task, output, Some(report)) => file,
                 _ = stop.wait() => {
                     bar.clear();
                     return Err(session.stopped_download(&client, id, output));
@@ -573,10 +574,7 @@ fn client_for_row(
     row: &crate::journal::JobRecord,
     journal: Option<Journal>,
 ) -> Result<Client, Error> {
-    let provider: crate::Provider = row
-        .provider
-        .parse()
-        .map_err(|e: String| Error::validation("journal", e))?;
+    let provider = row.provider;
     client_at(endpoints, provider, &row.base_url, journal).map_err(|e| match e {
         Error::Validation { field, reason } => Error::Validation {
             field,

@@ -175,10 +175,7 @@ pub(crate) async fn sync(
     }
     let mut work = Vec::new();
     for job in open {
-        let provider: Provider = job
-            .provider
-            .parse()
-            .map_err(|e: String| Error::validation("journal", e))?;
+        let provider = job.provider;
         work.push((make_client(provider, &job.base_url), job));
     }
     let results: Vec<(JobRecord, Result<String, Error>)> = futures_util::stream::iter(work)

@@ -15,7 +15,7 @@ use tracing::Instrument;
 pub use builder::{ApiKey, ClientBuilder};
 
 use crate::api::hooks::{apply_overrides, read_capped, with_overrides, RequestOptions};
-use crate::download::{self, DownloadProgress, Downloaded};
+use crate::download::{self, DownloadProgress, Downloaded, ProgressRef};
 use crate::error::MAX_ERROR_BODY;
 use crate::journal::{JobId, Journal, Ledger, NewJob};
 use crate::provider::VideoSource;
@@ -67,6 +67,7 @@ impl fmt::Debug for Client {
 
 /// A finished generation: the task and where its video went.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Generated {
     /// The completed task.
     pub task: Task,
@@ -356,7 +357,17 @@ impl Client {
         &self,
         task: &Task,
         path: impl AsRef<Path>,
-        progress: Option<DownloadProgress<'_>>,
+        progress: Option<DownloadProgress>,
+    ) -> Result<Downloaded, Error> {
+        self.download_reporting(task, path.as_ref(), progress.as_deref())
+            .await
+    }
+
+    async fn download_reporting(
+        &self,
+        task: &Task,
+        path: &Path,
+        progress: Option<ProgressRef<'_>>,
     ) -> Result<Downloaded, Error> {
         if task.status != TaskStatus::Completed {
             let reason = if task.status.is_failure() {
@@ -372,7 +383,6 @@ impl Client {
             };
             return Err(Error::validation("task", reason));
         }
-        let path = path.as_ref();
         let span = tracing::info_span!("download", provider = %self.provider(), task_id = %task.id);
         // Boxed: a call's future is large (reqwest, the generated client,
         // hooks), and every caller would otherwise carry a copy of it.
@@ -419,7 +429,7 @@ impl Client {
         error: Error,
         task: &Task,
         path: &Path,
-        progress: Option<DownloadProgress<'_>>,
+        progress: Option<ProgressRef<'_>>,
     ) -> Result<Downloaded, Error> {
         let location = match &error {
             Error::Api {
@@ -448,7 +458,7 @@ impl Client {
         &self,
         mut url: reqwest::Url,
         path: &Path,
-        progress: Option<DownloadProgress<'_>>,
+        progress: Option<ProgressRef<'_>>,
     ) -> Result<Downloaded, Error> {
         for _ in 0..=MAX_REDIRECTS {
             let mut request = self.inner.download.get(url.clone()).build()?;
@@ -503,7 +513,7 @@ impl Client {
         job: Option<JobId>,
         path: &Path,
         wait: &WaitOptions,
-        progress: Option<DownloadProgress<'_>>,
+        progress: Option<ProgressRef<'_>>,
     ) -> Result<Generated, Error> {
         // A poll's status is written on the blocking pool without holding up
         // the wait; the writes are awaited before the next step, so they
@@ -579,7 +589,7 @@ impl Client {
         waited: Result<Task, Error>,
         job: Option<JobId>,
         path: &Path,
-        progress: Option<DownloadProgress<'_>>,
+        progress: Option<ProgressRef<'_>>,
     ) -> Result<Generated, Error> {
         let after = |source: Error| async {
             if let Some(job) = job.filter(|_| self.inner.ledger.is_some()) {
@@ -603,7 +613,7 @@ impl Client {
             Ok(task) => task,
             Err(e) => return Err(after(e).await),
         };
-        let file = match self.download_with(&task, path, progress).await {
+        let file = match self.download_reporting(&task, path, progress).await {
             Ok(file) => file,
             Err(e) => return Err(after(e).await),
         };

@@ -92,7 +92,7 @@ impl Client {
         let doubts: Vec<JobRecord> = journal
             .in_doubt(std::time::Duration::ZERO)?
             .into_iter()
-            .filter(|j| j.provider == self.provider().name() && j.base_url == self.base_url())
+            .filter(|j| j.provider == self.provider() && j.base_url == self.base_url())
             .collect();
         let mut adopted = Vec::new();
         for resolution in [Resolution::P480, Resolution::P720] {

@@ -49,6 +49,7 @@ pub use ledger::{JobId, Ledger};
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum JobState {
     /// Claimed by a worker; its create is not sent yet. A claim whose owner
     /// is gone is free again: nothing was paid.
@@ -98,12 +99,15 @@ impl JobState {
 }
 
 impl std::str::FromStr for JobState {
-    type Err = String;
+    type Err = Error;
 
-    fn from_str(word: &str) -> Result<Self, String> {
+    fn from_str(word: &str) -> Result<Self, Error> {
         JobState::parse(word).ok_or_else(|| {
-            format!(
-                "`{word}` is not a state (claimed, submitting, in_doubt, rejected, submitted, done, failed)"
+            Error::validation(
+                "state",
+                format!(
+                    "`{word}` is not a state (claimed, submitting, in_doubt, rejected, submitted, done, failed)"
+                ),
             )
         })
     }
@@ -111,13 +115,14 @@ impl std::str::FromStr for JobState {
 
 /// One job as the journal holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct JobRecord {
     /// The row id.
     pub id: i64,
     /// A caller's identity for the job (a batch line and variation), if any.
     pub key: Option<String>,
     /// Who runs it.
-    pub provider: String,
+    pub provider: Provider,
     /// The endpoint it was sent to.
     pub base_url: String,
     /// The request, as recorded (no secrets; local media as digests).
@@ -456,6 +461,13 @@ pub(crate) fn unix_now() -> i64 {
 pub(crate) fn is_postgres_url(location: &str) -> bool {
     let lower = location.trim_start().to_ascii_lowercase();
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The provider a stored name names; a name this build does not know (a
+/// newer version's) is an error, as an unknown state is.
+fn stored_provider(name: &str) -> Result<Provider, String> {
+    name.parse::<Provider>()
+        .map_err(|_| format!("unknown provider `{name}` (written by a newer version?)"))
 }
 
 /// What reading a state word no version of this crate wrote says.

@@ -377,10 +377,11 @@ fn renew_leases(inner: Weak<Inner>) {
 fn from_row(row: &Row) -> Result<JobRecord, String> {
     let word: String = row.get(7);
     let state = JobState::parse(&word).ok_or_else(|| super::unknown_state(&word))?;
+    let provider = super::stored_provider(row.get::<_, &str>(2))?;
     Ok(JobRecord {
         id: row.get(0),
         key: row.get(1),
-        provider: row.get(2),
+        provider,
         base_url: row.get(3),
         request: serde_json::from_str(row.get::<_, &str>(4)).unwrap_or_default(),
         prompt: row.get(5),

@@ -173,10 +173,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
             super::unknown_state(&state).into(),
         )
     })?;
+    let provider = row.get::<_, String>(2)?;
+    let provider = super::stored_provider(&provider).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(JobRecord {
         id: row.get(0)?,
         key: text(1)?,
-        provider: row.get(2)?,
+        provider,
         base_url: row.get(3)?,
         request: serde_json::from_str(&row.get::<_, String>(4)?).unwrap_or_default(),
         prompt: text(5)?,

@@ -69,6 +69,7 @@ impl Default for HostLimits {
 
 /// A mock's settings. Build one with [`MockBuilder`](super::MockBuilder).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MockConfig {
     /// Keys accepted by all three providers' auth.
     pub api_keys: Vec<String>,

@@ -15,6 +15,7 @@ use super::engine::lock;
 
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum FaultKind {
     /// 429 with `Retry-After: secs`.
     RateLimited {

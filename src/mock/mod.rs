@@ -35,7 +35,10 @@ mod respond;
 mod router;
 mod server;
 mod state;
+// Used by the crate's own tests and benches; not part of the supported API.
+#[doc(hidden)]
 pub mod validate;
+#[doc(hidden)]
 pub mod video;
 mod webhooks;
 mod wiremock;

@@ -78,13 +78,16 @@ impl fmt::Display for Provider {
 }
 
 impl FromStr for Provider {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
         Provider::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown provider `{s}`: expected magnific, anyfast or powertokens")
+                Error::validation(
+                    "provider",
+                    format!("unknown provider `{s}`: expected magnific, anyfast or powertokens"),
+                )
             })
     }
 }

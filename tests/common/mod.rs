@@ -52,13 +52,7 @@ pub fn probe_mp4(path: &Path) -> (u32, u32, u64) {
 
 /// A completed task of `provider` whose video is at `url`, as a download needs it.
 pub fn completed_task(provider: seedance_mini::Provider, url: String) -> seedance_mini::Task {
-    seedance_mini::Task {
-        id: "t".into(),
-        provider,
-        status: seedance_mini::TaskStatus::Completed,
-        progress: Some(100),
-        video_urls: vec![url],
-        error: None,
-        raw: seedance_mini::RawTask::Json(serde_json::Value::Null),
-    }
+    seedance_mini::Task::new(provider, "t", seedance_mini::TaskStatus::Completed)
+        .with_progress(100)
+        .with_video_urls(vec![url])
 }
