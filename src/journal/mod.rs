@@ -303,6 +303,7 @@ pub(crate) trait Store: Send + Sync {
     /// Current rows in `in_doubt` or `submitting`.
     fn open_rows(&self) -> Result<Vec<JobRecord>, Error>;
     /// Records a task made elsewhere; returns its id.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     fn adopt(
         &self,
         provider: Provider,

@@ -45,6 +45,7 @@ static HOST: OnceLock<String> = OnceLock::new();
 
 /// Names this machine `name` (the CLI's `--host-id`), before anything
 /// asks; false if it was named already.
+#[cfg(feature = "cli")]
 pub(crate) fn set_host(name: &str) -> bool {
     HOST.set(name.trim().replace(':', "-")).is_ok()
 }
