@@ -165,3 +165,85 @@ fn claims_still_waiting_for_the_rate_limit_are_free_again_after_a_kill() {
     );
     assert_eq!(creates(&mock), JOBS, "one create per job");
 }
+
+/// Two hosts share one journal: the second does not download what the
+/// first did (`elsewhere`), `tasks --host` says who holds what, and
+/// `tasks sync --here` copies another host's videos to this machine.
+#[test]
+fn a_second_host_leaves_the_firsts_videos_and_sync_here_copies_them() {
+    const JOBS: usize = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let journal = dir.path().join("shared.sqlite3");
+    let journal = journal.to_str().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    std::fs::write(&file, jobs(JOBS)).unwrap();
+    let (out_a, out_b) = (dir.path().join("a"), dir.path().join("b"));
+    let mock = mock(&["--lifecycle-ms", "50", "100"]);
+    let batch = |host: &str, out: &Path| {
+        let run = cli(
+            &home,
+            &mock,
+            &["--json", "--journal", journal, "--host-id", host],
+        )
+        .args(["batch", "--poll-interval", "0.05", "--out-dir"])
+        .arg(out)
+        .arg(&file)
+        .output()
+        .unwrap();
+        summary(&run.stdout)
+    };
+    let first = batch("render-a", &out_a);
+    assert_eq!(first["done"], JOBS, "{first}");
+    let second = batch("render-b", &out_b);
+    assert_eq!(second["elsewhere"], JOBS, "{second}");
+    assert_eq!(second["done"], 0, "{second}");
+    assert_eq!(creates(&mock), JOBS, "nothing paid twice");
+    let listed = |host: &str| {
+        let out = cli(
+            &home,
+            &mock,
+            &["--json", "--journal", journal, "tasks", "--host", host],
+        )
+        .output()
+        .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["tasks"].as_array().unwrap().clone()
+    };
+    let held = listed("render-a");
+    assert_eq!(held.len(), JOBS);
+    assert!(held.iter().all(|t| t["host"] == "render-a"), "{held:?}");
+    assert!(listed("render-b").is_empty());
+    // render-a's files are gone from here: render-b fetches them again.
+    std::fs::remove_dir_all(&out_a).unwrap();
+    let sync = cli(
+        &home,
+        &mock,
+        &["--journal", journal, "--host-id", "render-b"],
+    )
+    .args(["tasks", "sync", "--here"])
+    .output()
+    .unwrap();
+    assert!(
+        sync.status.success(),
+        "{:?} {} {}",
+        sync.status,
+        text(&sync.stdout),
+        text(&sync.stderr)
+    );
+    let copied = std::fs::read_dir(&out_a).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(copied, JOBS, "{}", text(&sync.stdout));
+    assert_eq!(creates(&mock), JOBS);
+    // Without --here, another host's videos are not this machine's to fetch.
+    std::fs::remove_dir_all(&out_a).unwrap();
+    let plain = cli(
+        &home,
+        &mock,
+        &["--journal", journal, "--host-id", "render-b"],
+    )
+    .args(["tasks", "sync"])
+    .output()
+    .unwrap();
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    assert!(!out_a.exists());
+}

@@ -205,10 +205,15 @@ pub(crate) async fn sync(
                 ),
                 // Another host's video: fetched, not recorded (the ledger
                 // names the host that downloaded it).
-                (Some(path), false) if job.state == JobState::Done => client
-                    .finish(&id, None, Path::new(path), wait, None)
-                    .await
-                    .map(|done| {
+                // Its directory may exist only on that host.
+                (Some(path), false) if job.state == JobState::Done => match path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                {
+                    Err(e) => Err(Error::Io(e)),
+                    Ok(()) => client.finish(&id, None, Path::new(path), wait, None).await,
+                }
+                .map(|done| {
                         format!(
                             "saved {} (from {}'s)",
                             done.file.path.display(),
