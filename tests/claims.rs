@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{cli, creates, mock, text, Mock};
+use common::process::{cli, creates, mock, summary, text, Mock};
 use serde_json::Value;
 
 /// `n` jobs, one line each.
@@ -30,15 +30,6 @@ fn spawn(home: &Path, mock: &Mock, file: &Path, out: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// The last run's summary event.
-fn summary(stdout: &[u8]) -> Value {
-    text(stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["event"] == "summary")
-        .unwrap_or_else(|| panic!("no summary in {}", text(stdout)))
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{count, mock, requests, text, Mock, BIN};
+use common::process::{count, mock, requests, summary, text, Mock, BIN};
 use serde_json::Value;
 
 /// The command line against `mock` for every provider, with its own home.
@@ -126,15 +126,6 @@ impl Worker {
             .spawn()
             .unwrap()
     }
-}
-
-/// The run's summary event.
-fn summary(stdout: &[u8]) -> Value {
-    text(stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|e| e["event"] == "summary")
-        .unwrap_or_else(|| panic!("no summary in {}", text(stdout)))
 }
 
 /// Creates the mock answered with a task.

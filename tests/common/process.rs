@@ -106,6 +106,15 @@ pub fn run(home: &Path, mock: &Mock, args: &[&str]) -> Output {
     cli(home, mock, args).output().unwrap()
 }
 
+/// A `--json` batch run's summary event (its last line of that kind).
+pub fn summary(stdout: &[u8]) -> Value {
+    text(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary in {}", text(stdout)))
+}
+
 /// Bytes as text, for messages.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
