@@ -73,7 +73,8 @@ impl Provider {
 
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        // `pad`, so widths and alignment apply (the `tasks` table's columns).
+        f.pad(self.name())
     }
 }
 
@@ -458,4 +459,15 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Provider;
+
+    #[test]
+    fn a_provider_fills_the_width_it_is_given() {
+        assert_eq!(format!("{:<11}|", Provider::Anyfast), "anyfast    |");
+        assert_eq!(format!("{}", Provider::Powertokens), "powertokens");
+    }
 }
