@@ -409,12 +409,12 @@ fn from_row(row: &Row) -> Result<JobRecord, String> {
 }
 
 /// Rows as records; a row no version wrote (an unknown state) is an error.
-fn records(rows: Vec<Row>) -> Result<Vec<JobRecord>, Error> {
+fn records(shown: &str, rows: Vec<Row>) -> Result<Vec<JobRecord>, Error> {
     rows.iter()
         .map(from_row)
         .collect::<Result<_, _>>()
         .map_err(|message| Error::Journal {
-            path: PathBuf::new(),
+            path: PathBuf::from(shown),
             message,
         })
 }
@@ -599,7 +599,7 @@ impl Store for Postgres {
         let mut after = 0i64;
         loop {
             let sql = sql.clone();
-            let page = records(self.run(move |c| c.query(&sql, &[&after]))?)?;
+            let page = records(self.shown(), self.run(move |c| c.query(&sql, &[&after]))?)?;
             let full = page.len() as i64 == PAGE;
             for job in page {
                 after = job.id;
@@ -654,19 +654,22 @@ impl Store for Postgres {
                 })
             }
         }?;
-        Ok(records(rows)?.into_iter().next())
+        Ok(records(self.shown(), rows)?.into_iter().next())
     }
 
     fn open_rows(&self) -> Result<Vec<JobRecord>, Error> {
-        records(self.run(|c| {
-            c.query(
-                &format!(
-                    "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL \
+        records(
+            self.shown(),
+            self.run(|c| {
+                c.query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM jobs WHERE superseded_by IS NULL \
                      AND state IN ('in_doubt', 'submitting') ORDER BY id"
-                ),
-                &[],
-            )
-        })?)
+                    ),
+                    &[],
+                )
+            })?,
+        )
     }
 
     fn adopt(
