@@ -40,7 +40,8 @@ fn overhead(c: &mut Criterion) {
             .unwrap(),
     )
     .unwrap();
-    let raw = reqwest::Client::builder()
+    let raw = seedance_mini::http_client_builder()
+        .unwrap()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
         .build()

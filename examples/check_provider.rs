@@ -30,7 +30,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("checking {upstream_url} through {}", proxy.url());
 
-    let listed = reqwest::Client::new()
+    let listed = seedance_mini::http_client_builder()?
+        .build()?
         .get(format!("{}/v1/ai/video/seedance-2-mini", proxy.url()))
         .header("x-magnific-api-key", key)
         .send()

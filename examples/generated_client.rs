@@ -23,7 +23,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client = magnific::Client::new_with_client(
         &base,
-        reqwest::Client::new(),
+        // This crate's reqwest has no TLS provider of its own: its builder
+        // brings the one the crate uses (*ring*).
+        seedance_mini::http_client_builder()?.build()?,
         RequestContext::new(Provider::Magnific, &key)?,
     );
 

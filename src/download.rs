@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::Error;
@@ -254,7 +253,7 @@ where
         .map_err(|e| io_at(&part.path, e))?;
     let mut out = tokio::io::BufWriter::with_capacity(1 << 16, file);
     let mut received = 0u64;
-    let mut hash = Sha256::new();
+    let mut hash = crate::hash::Sha256::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
         received += chunk.len() as u64;
@@ -288,7 +287,7 @@ where
     Ok(Downloaded {
         path: target.to_path_buf(),
         bytes: received,
-        sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: crate::hash::hex(&hash.finish()),
     })
 }
 

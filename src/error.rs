@@ -182,6 +182,16 @@ pub enum Error {
     /// A webhook delivery did not verify.
     #[error(transparent)]
     Webhook(#[from] crate::webhook::WebhookError),
+
+    /// What a client needs from this machine could not be set up (its TLS,
+    /// its HTTP client): not the user's input; nothing was sent.
+    #[error("cannot set up {what}: {message}")]
+    Setup {
+        /// What could not be set up.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
 }
 
 /// An error and its sources, joined: reqwest's own message stops at

@@ -754,7 +754,10 @@ async fn a_failed_task_exits_1_and_sync_says_what_it_skipped() {
     let client = mock.client(seedance_mini::Provider::Magnific).unwrap();
     let request = seedance_mini::VideoRequest::new("a kite that will not fly");
     let task = client.submit(&request).await.unwrap();
-    let forced = reqwest::Client::new()
+    let forced = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
         .post(format!(
             "{}/__mock/tasks/{}",
             url.trim_end_matches('/'),

@@ -80,7 +80,10 @@ fn body<T: serde::de::DeserializeOwned>(request: &Option<&Example>) -> T {
 /// Calls one operation through the generated client; `None` if this file has
 /// no call for it (the coverage test fails then).
 async fn call(op: &str, base: &str, request: Option<&Example>) -> Option<Outcome> {
-    let http = reqwest::Client::new();
+    let http = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let m = magnific::Client::new_with_client(base, http.clone(), context(Provider::Magnific));
     let a = anyfast::Client::new_with_client(base, http.clone(), context(Provider::Anyfast));
     let p = powertokens::Client::new_with_client(base, http, context(Provider::Powertokens));

@@ -17,6 +17,15 @@ use seedance_mini::{
 };
 use serde_json::{json, Value};
 
+/// A plain reqwest client, with the crate's TLS set-up (its reqwest has no
+/// provider of its own).
+fn http() -> reqwest::Client {
+    seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 fn fast_wait() -> WaitOptions {
     WaitOptions::new(Duration::from_secs(20))
         .delays(Duration::from_millis(50), Duration::from_millis(200))
@@ -71,8 +80,7 @@ async fn raw(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut request =
-        reqwest::Client::new().request(method.parse().unwrap(), format!("{}{path}", mock.url()));
+    let mut request = http().request(method.parse().unwrap(), format!("{}{path}", mock.url()));
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
@@ -526,9 +534,12 @@ async fn result_urls_expire_with_the_providers_error() {
     let task = c.submit(&VideoRequest::new("a cat")).await.unwrap();
     let done = c.wait(&task.id, &fast_wait()).await.unwrap();
     let url = done.video_urls[0].clone();
-    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        http().get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let expired = reqwest::get(&url).await.unwrap();
+    let expired = http().get(&url).send().await.unwrap();
     assert_eq!(expired.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         expired.json::<Value>().await.unwrap(),
@@ -785,7 +796,7 @@ async fn memory_is_bounded_and_runs_are_deterministic() {
 #[tokio::test]
 async fn the_admin_api_is_open_on_loopback_and_needs_a_key_beyond_it() {
     let health = |url: String, key: Option<&'static str>| async move {
-        let mut r = reqwest::Client::new().get(format!("{url}/__mock/health"));
+        let mut r = http().get(format!("{url}/__mock/health"));
         if let Some(key) = key {
             r = r.header("x-mock-admin-key", key);
         }

@@ -165,7 +165,10 @@ async fn a_webhook_target_that_never_answers_holds_a_bounded_number_of_connectio
         .start()
         .await
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let url = format!("{}{CREATE}", mock.url());
     let creates = 1500;
     futures_util::stream::iter(0..creates)

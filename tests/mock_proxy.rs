@@ -87,7 +87,10 @@ async fn send(
 
 /// The calls the tests make, with what each answered.
 async fn calls(mock: &MockServer) -> Vec<(u16, Value)> {
-    let http = reqwest::Client::new();
+    let http = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let m = ("x-magnific-api-key", MAGNIFIC_KEY.to_string());
     let b = ("authorization", format!("Bearer {BEARER}"));
     let url = |p: &str| format!("{}{p}", mock.url());
@@ -207,7 +210,12 @@ async fn the_proxy_reports_each_deviation_with_its_pointer_and_rule() {
         .contains(&d.rule.as_str())));
 
     // Over HTTP, as a team would read it.
-    let listed: Value = reqwest::get(format!("{}/__mock/deviations", mock.url()))
+    let listed: Value = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(format!("{}/__mock/deviations", mock.url()))
+        .send()
         .await
         .unwrap()
         .json()
@@ -274,7 +282,10 @@ async fn recorded_cassettes_hold_no_secret_and_replay_without_the_upstream() {
     assert!(!replaying.engine().deviations().is_empty());
 
     // Unmatched: another body, another path: 501, never an invented answer.
-    let http = reqwest::Client::new();
+    let http = seedance_mini::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let (status, body) = send(
         &http,
         reqwest::Method::POST,

@@ -131,7 +131,7 @@ fn secrets_that_give_an_empty_or_garbled_key_are_refused() {
     }
     // An empty key's signature, which anyone can compute, never verifies.
     let forged = {
-        use hmac::{Hmac, Mac};
+        use hmac::{Hmac, KeyInit, Mac};
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
         mac.update(format!("{ID}.{TS}.").as_bytes());
         mac.update(BODY);

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 pub use plan::{plan, Plan, PlanGroup};
 pub use runner::{events, run, BatchEvent, BatchOptions, JobOutcome, OnEvent, RECOVERY_FILE};
 
+use crate::hash::Sha256;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::{AspectRatio, Error, Media, Provider, Resolution, VideoRequest};
 
@@ -483,7 +483,7 @@ fn content_digest(provider: Provider, request: &VideoRequest) -> String {
     hash.update(provider.name());
     hash.update(b"\0");
     hash.update(crate::journal::identity_record(request).to_string());
-    hex(&hash.finalize())
+    hex(&hash.finish())
 }
 
 /// A job's identity: what it asks for, and which copy of that it is.
@@ -492,7 +492,7 @@ fn job_key(content: &str, copy: usize) -> String {
     hash.update(content);
     hash.update(b"\0");
     hash.update(copy.to_string());
-    format!("job:{}", hex(&hash.finalize()))
+    format!("job:{}", hex(&hash.finish()))
 }
 
 /// The key versions before content identity gave a job: provider, request
@@ -504,7 +504,7 @@ fn previous_job_key(provider: Provider, request: &VideoRequest, output: &Path) -
     hash.update(crate::journal::request_record(request).to_string());
     hash.update(b"\0");
     hash.update(output.to_string_lossy().as_bytes());
-    format!("batch:{}", hex(&hash.finalize()))
+    format!("batch:{}", hex(&hash.finish()))
 }
 
 /// The first 12 bytes of a digest, in hex.
@@ -609,7 +609,7 @@ mod tests {
         hash.update("001-fog.mp4");
         assert_eq!(
             jobs[0].previous_key,
-            format!("batch:{}", hex(&hash.finalize()))
+            format!("batch:{}", hex(&hash.finish()))
         );
     }
 

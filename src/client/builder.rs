@@ -206,19 +206,22 @@ impl ClientBuilder {
                 // another origin. API calls report a redirect as an error;
                 // downloads follow them by hand, keeping the key at home.
                 let common = || {
-                    reqwest::Client::builder()
-                        .connect_timeout(self.connect_timeout)
-                        .user_agent(self.user_agent.clone())
-                        .redirect(reqwest::redirect::Policy::none())
+                    Ok::<_, Error>(
+                        crate::tls::http_client_builder()?
+                            .connect_timeout(self.connect_timeout)
+                            .user_agent(self.user_agent.clone())
+                            .redirect(reqwest::redirect::Policy::none()),
+                    )
                 };
                 let build = |b: reqwest::ClientBuilder| {
-                    b.build().map_err(|e| {
-                        Error::validation("http_client", format!("cannot be built: {e}"))
+                    b.build().map_err(|e| Error::Setup {
+                        what: "the HTTP client",
+                        message: e.to_string(),
                     })
                 };
                 (
-                    build(common().timeout(self.request_timeout))?,
-                    build(common().read_timeout(self.read_idle_timeout))?,
+                    build(common()?.timeout(self.request_timeout))?,
+                    build(common()?.read_timeout(self.read_idle_timeout))?,
                 )
             }
         };

@@ -32,7 +32,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::download::Downloaded;
 use crate::{Error, Media, Provider, Task, VideoRequest};
@@ -41,7 +40,9 @@ mod ledger;
 pub(crate) mod owner;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "journal")]
 pub(crate) mod schema;
+#[cfg(feature = "journal")]
 mod sqlite;
 
 pub use ledger::{JobId, Ledger};
@@ -523,10 +524,25 @@ impl Journal {
         if let Some(url) = path.to_str().filter(|p| is_postgres_url(p)) {
             return Self::open_postgres(url);
         }
+        Self::open_sqlite(path)
+    }
+
+    #[cfg(feature = "journal")]
+    fn open_sqlite(path: &Path) -> Result<Self, Error> {
         Ok(Journal {
             store: Arc::new(sqlite::Sqlite::open(path)?),
             path: path.to_path_buf(),
             writes_left: None,
+        })
+    }
+
+    #[cfg(not(feature = "journal"))]
+    fn open_sqlite(path: &Path) -> Result<Self, Error> {
+        Err(Error::Journal {
+            path: path.to_path_buf(),
+            message:
+                "this build has no SQLite journal: build seedance-mini with the `journal` feature"
+                    .into(),
         })
     }
 
@@ -567,7 +583,10 @@ impl Journal {
         }
         Err(Error::Journal {
             path: self.path.clone(),
+            #[cfg(feature = "journal")]
             message: sqlite::injected_full(),
+            #[cfg(not(feature = "journal"))]
+            message: "injected: database or disk is full".into(),
         })
     }
 
@@ -855,8 +874,7 @@ fn record(req: &VideoRequest, with_paths: bool) -> Value {
 }
 
 fn hex_sha256(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::sha256_hex(data)
 }
 
 fn media_record(media: &Media, with_path: bool) -> Value {

@@ -303,9 +303,9 @@ fn serve(
 /// TLS for `sslmode=require`, verified against the platform's roots by
 /// rustls, as the API calls are.
 fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
-    use rustls_platform_verifier::ConfigVerifierExt;
-    let config = rustls::ClientConfig::with_platform_verifier()?;
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(
+        crate::tls::config()?,
+    ))
 }
 
 /// Brings the database to [`LATEST`] in one transaction under an advisory

@@ -300,7 +300,8 @@ impl Proxy {
             None => 0,
         };
         let replay = replay.map(|dir| Replay::load(&dir)).transpose()?;
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
+            .map_err(std::io::Error::other)?
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(UPSTREAM_TIMEOUT)

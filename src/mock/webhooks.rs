@@ -64,7 +64,7 @@ pub(crate) struct Webhooks {
 
 impl Webhooks {
     pub fn new(secret: String, retry_delays: Vec<Duration>, keep: usize) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::builder_or_no_roots()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("seedance-mini-mock/", env!("CARGO_PKG_VERSION")))
             .build()
