@@ -260,6 +260,19 @@ fn bad_input_exits_2_naming_the_field_and_the_rule() {
             "invalid `--base-url`: `127.0.0.1:8080` has no scheme: write http://127.0.0.1:8080",
         ),
         (
+            &[
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--api-key",
+                "k",
+                "--header",
+                "NoColon",
+                "status",
+                "t",
+            ],
+            "invalid `--header`: `NoColon` is not `Name: value`",
+        ),
+        (
             &["--mock", "generate", "x", "--aspect-ratio", "5:4"],
             "`5:4` is not one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21, adaptive",
         ),

@@ -63,20 +63,18 @@ impl RequestOptions {
         self
     }
 
-    /// Parses a `Name: value` line, as `--header` takes it.
+    /// Parses a `Name: value` line (as the command line's `--header` takes
+    /// it); an error names the field `header`.
     pub fn header_line(self, line: &str) -> Result<Self, Error> {
-        let (name, value) = line.split_once(':').ok_or_else(|| {
-            Error::validation("--header", format!("`{line}` is not `Name: value`"))
-        })?;
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| Error::validation("header", format!("`{line}` is not `Name: value`")))?;
         let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            Error::validation(
-                "--header",
-                format!("`{}` is not a header name", name.trim()),
-            )
+            Error::validation("header", format!("`{}` is not a header name", name.trim()))
         })?;
         let value = HeaderValue::from_str(value.trim()).map_err(|_| {
             Error::validation(
-                "--header",
+                "header",
                 format!("the value of `{name}` is not a header value"),
             )
         })?;
@@ -338,3 +336,21 @@ macro_rules! impl_hooks {
     };
 }
 pub(crate) use impl_hooks;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_header_line_names_the_librarys_field_not_a_flag() {
+        for line in ["NoColon", "bad name: v", "Name: bad\u{7f}value"] {
+            match RequestOptions::new().header_line(line) {
+                Err(Error::Validation { field, .. }) => assert_eq!(field, "header", "{line}"),
+                other => panic!("{line}: {:?}", other.map(|_| ())),
+            }
+        }
+        assert!(RequestOptions::new()
+            .header_line("Prefer: code=404")
+            .is_ok());
+    }
+}

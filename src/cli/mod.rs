@@ -649,7 +649,7 @@ fn make_client(
     }
     let mut options = RequestOptions::new();
     for line in &cli.extra_headers {
-        options = options.header_line(line)?;
+        options = options.header_line(line).map_err(in_flags)?;
     }
     Ok(client.with_options(options))
 }
