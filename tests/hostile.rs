@@ -257,6 +257,38 @@ async fn a_video_url_that_redirects_elsewhere_is_followed_without_the_key() {
 }
 
 #[tokio::test]
+async fn a_video_url_that_redirects_forever_is_the_servers_fault_not_bad_input() {
+    // Every answer sends the client back to the same path.
+    let (api, seen) = raw_server(vec![Answer::Plain(
+        "HTTP/1.1 302 Found\r\nLocation: /videos/t.mp4",
+        Vec::new(),
+    )])
+    .await;
+    let c = client(Provider::Magnific, &api, RetryPolicy::none());
+    let task = common::completed_task(Provider::Magnific, format!("{api}/videos/t.mp4"));
+    let dir = tempfile::tempdir().unwrap();
+    let err = c
+        .download(&task, dir.path().join("v.mp4"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Api {
+            status, message, ..
+        } => {
+            assert_eq!(*status, 302);
+            assert!(message.contains("redirected more than"), "{message}");
+        }
+        other => panic!("a redirect loop is the server's answer (Api), not Validation: {other:?}"),
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        6,
+        "the first GET and 5 redirects"
+    );
+    assert!(!dir.path().join("v.mp4").exists());
+}
+
+#[tokio::test]
 async fn a_huge_error_body_is_kept_only_up_to_the_cap() {
     // 20 MiB of chunked 500 body.
     let (url, _) = raw_server(vec![Answer::Chunked(HTML_500, 20 * 1024, 1024)]).await;

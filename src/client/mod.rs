@@ -431,23 +431,27 @@ impl Client {
         path: &Path,
         progress: Option<ProgressRef<'_>>,
     ) -> Result<Downloaded, Error> {
-        let location = match &error {
+        let (status, headers, location) = match &error {
             Error::Api {
                 status, headers, ..
-            } if (300..400).contains(status) => headers.get(LOCATION).and_then(|l| l.to_str().ok()),
-            _ => None,
-        };
-        let Some(location) = location else {
-            return Err(error);
+            } if (300..400).contains(status) => {
+                match headers.get(LOCATION).and_then(|l| l.to_str().ok()) {
+                    Some(location) => (*status, headers.clone(), location.to_string()),
+                    None => return Err(error),
+                }
+            }
+            _ => return Err(error),
         };
         let here = self
             .inner
             .origin
             .join(&format!("v1/videos/{}/content", task.id))
             .map_err(|e| Error::validation("task", e.to_string()))?;
-        let next = here
-            .join(location)
-            .map_err(|e| Error::validation("task", format!("redirect to `{location}`: {e}")))?;
+        let next = here.join(&location).map_err(|e| {
+            let status =
+                reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::FOUND);
+            self.bad_redirect(status, headers, format!("redirect to `{location}`: {e}"))
+        })?;
         self.fetch(next, path, progress).await
     }
 
@@ -460,6 +464,7 @@ impl Client {
         path: &Path,
         progress: Option<ProgressRef<'_>>,
     ) -> Result<Downloaded, Error> {
+        let mut redirected = None;
         for _ in 0..=MAX_REDIRECTS {
             let mut request = self.inner.download.get(url.clone()).build()?;
             if url.origin() == self.inner.origin.origin() {
@@ -474,9 +479,15 @@ impl Client {
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok());
             if let (true, Some(location)) = (status.is_redirection(), location) {
+                let headers = Box::new(response.headers().clone());
                 url = url.join(location).map_err(|e| {
-                    Error::validation("task", format!("redirect to `{location}`: {e}"))
+                    self.bad_redirect(
+                        status,
+                        headers.clone(),
+                        format!("redirect to `{location}`: {e}"),
+                    )
                 })?;
+                redirected = Some((status, headers));
                 continue;
             }
             if !status.is_success() {
@@ -487,10 +498,30 @@ impl Client {
             let length = response.content_length();
             return download::to_file(length, response.bytes_stream(), path, progress).await;
         }
-        Err(Error::validation(
-            "task",
+        let (status, headers) = redirected.expect("only a redirect loops");
+        Err(self.bad_redirect(
+            status,
+            headers,
             format!("the video URL redirected more than {MAX_REDIRECTS} times"),
         ))
+    }
+
+    /// A redirect that cannot be followed: the server's answer, not the
+    /// user's input (`Error::Api`, with the 3xx and its headers).
+    fn bad_redirect(
+        &self,
+        status: reqwest::StatusCode,
+        headers: Box<reqwest::header::HeaderMap>,
+        message: String,
+    ) -> Error {
+        Error::Api {
+            provider: self.provider(),
+            status: status.as_u16(),
+            message,
+            invalid_params: Vec::new(),
+            body: String::new(),
+            headers,
+        }
     }
 
     /// Submits, waits and downloads: one call from request to file.
