@@ -25,8 +25,9 @@ pub fn client_source(provider: &ProviderDoc, doc: &Value) -> Result<(String, syn
             return Err(format!("{file}: progenitor panicked{culprit}: {panic}"));
         }
     };
-    let syntax: syn::File =
+    let mut syntax: syn::File =
         syn::parse2(tokens).map_err(|e| format!("{file}: generated code does not parse: {e}"))?;
+    non_exhaustive_types(&mut syntax);
     let source = prettyplease::unparse(&syntax);
     for (from, to) in provider.patches {
         if !source.contains(&format!(" {to} ")) && !source.contains(&format!(" {to}(")) {
@@ -36,6 +37,38 @@ pub fn client_source(provider: &ProviderDoc, doc: &Value) -> Result<(String, syn
         }
     }
     Ok((source, syntax))
+}
+
+/// The one pass over the generated Rust (the document's passes are in
+/// passes.rs): every enum, and every struct with named fields, in the
+/// generated `types` module is `#[non_exhaustive]`, so that what a spec
+/// update adds (a status word, a response field) is not a breaking change
+/// for users. Inside this crate nothing changes: the provider files still
+/// match and destructure them exhaustively, so the compiler names every
+/// place a new word or field must be decided. Users build request types
+/// with the generated builders, which are untouched.
+fn non_exhaustive_types(file: &mut syn::File) {
+    let attribute: syn::Attribute = syn::parse_quote!(#[non_exhaustive]);
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        let Some((_, items)) = &mut module.content else {
+            continue;
+        };
+        for item in items {
+            match item {
+                syn::Item::Enum(e) => e.attrs.push(attribute.clone()),
+                syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
+                    s.attrs.push(attribute.clone());
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 fn settings(provider: &ProviderDoc) -> GenerationSettings {
