@@ -1,6 +1,6 @@
 //! A resumable batch with variations, recorded in a journal.
 //!
-//! `cargo run --example batch --features mock`
+//! `cargo run --example batch --features mock,journal`
 //! Uses `MAGNIFIC_API_KEY` when set (with Magnific's documented rate limit),
 //! else the mock. One line expands into four variations (two resolutions by
 //! two aspect ratios); running the batch a second time finds every file in

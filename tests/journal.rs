@@ -2,6 +2,7 @@
 //! task id on the answer, in-doubt creates never re-sent on their own, errors
 //! after a create that name the task, and writers that lose no rows, within
 //! one process and across processes.
+#![cfg(feature = "journal")]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
