@@ -614,6 +614,45 @@ mod tests {
     }
 
     #[test]
+    fn job_keys_are_pinned_so_a_journal_begun_earlier_resumes() {
+        // The keys 95b5e66 (SHA-256 from the sha2 crate) gave these lines.
+        // A key that changes makes every job of a half-done batch look new,
+        // and pays for it again.
+        let text = "{\"prompt\": \"fog\"}\n{\"prompt\": \"rain\", \"provider\": \"anyfast\", \"duration\": 8}\n{\"prompt\": \"fog\"}";
+        let jobs = parse(text, Provider::Magnific).unwrap();
+        let keys: Vec<(&str, &str, String)> = jobs
+            .iter()
+            .map(|j| {
+                (
+                    j.key.as_str(),
+                    j.previous_key.as_str(),
+                    j.output.display().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (
+                    "job:083484bbacca8d00e3f32163",
+                    "batch:111a26de617711e4333b0ef5",
+                    "fog-f32163.mp4".to_string()
+                ),
+                (
+                    "job:d0dd3c7cf36e7a1d91c0c7a9",
+                    "batch:efaf24dd58040599402b9c24",
+                    "rain.mp4".to_string()
+                ),
+                (
+                    "job:c955ee88333a16f6ac891f11",
+                    "batch:923c76ffc2b47d879e037320",
+                    "fog-891f11.mp4".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn errors_name_the_line_and_the_key_as_written() {
         let cases = [
             (r#"{"prompt": "x", "duration": 7}"#, "line 1: duration`"),
