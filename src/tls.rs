@@ -40,7 +40,7 @@ pub(crate) fn builder_or_no_roots() -> reqwest::ClientBuilder {
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth()
     });
-    reqwest::Client::builder().tls_backend_preconfigured(config)
+    builder(config)
 }
 
 /// A `reqwest` client builder with this crate's TLS set-up (*ring*, the
@@ -53,9 +53,19 @@ pub(crate) fn builder_or_no_roots() -> reqwest::ClientBuilder {
 /// [`Error::Setup`] when the platform's certificate verifier cannot be set
 /// up.
 pub fn http_client_builder() -> Result<reqwest::ClientBuilder, Error> {
-    let config = config().map_err(|e| Error::Setup {
+    Ok(builder(setup()?))
+}
+
+/// [`config`], its failure as [`Error::Setup`].
+pub(crate) fn setup() -> Result<rustls::ClientConfig, Error> {
+    config().map_err(|e| Error::Setup {
         what: "TLS",
         message: e.to_string(),
-    })?;
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
+    })
+}
+
+/// A `reqwest` client builder using `config` (one set-up can serve several
+/// clients: `ClientConfig` clones share their parts).
+pub(crate) fn builder(config: rustls::ClientConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder().tls_backend_preconfigured(config)
 }

@@ -509,7 +509,7 @@ fn previous_job_key(provider: Provider, request: &VideoRequest, output: &Path) -
 
 /// The first 12 bytes of a digest, in hex.
 fn hex(digest: &[u8]) -> String {
-    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&digest[..12.min(digest.len())])
 }
 
 #[cfg(test)]

@@ -205,13 +205,13 @@ impl ClientBuilder {
                 // paid create (307/308) and carry `x-magnific-api-key` to
                 // another origin. API calls report a redirect as an error;
                 // downloads follow them by hand, keeping the key at home.
+                // One TLS set-up (the platform's roots are read once) for both.
+                let tls = crate::tls::setup()?;
                 let common = || {
-                    Ok::<_, Error>(
-                        crate::tls::http_client_builder()?
-                            .connect_timeout(self.connect_timeout)
-                            .user_agent(self.user_agent.clone())
-                            .redirect(reqwest::redirect::Policy::none()),
-                    )
+                    crate::tls::builder(tls.clone())
+                        .connect_timeout(self.connect_timeout)
+                        .user_agent(self.user_agent.clone())
+                        .redirect(reqwest::redirect::Policy::none())
                 };
                 let build = |b: reqwest::ClientBuilder| {
                     b.build().map_err(|e| Error::Setup {
@@ -220,8 +220,8 @@ impl ClientBuilder {
                     })
                 };
                 (
-                    build(common()?.timeout(self.request_timeout))?,
-                    build(common()?.read_timeout(self.read_idle_timeout))?,
+                    build(common().timeout(self.request_timeout))?,
+                    build(common().read_timeout(self.read_idle_timeout))?,
                 )
             }
         };
