@@ -36,72 +36,34 @@ fn make_chain(dir: &Path, name: &str) {
         format!("{name}.pem"),
     );
     let subject = format!("/CN={name} test CA");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
+    // A new P-256 key, unencrypted.
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    #[rustfmt::skip]
+    let ca_args = [
+        "-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &subject,
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign",
+    ];
+    openssl(dir, &[&["req", "-x509"][..], &new_key, &ca_args].concat());
+    let csr_args = ["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"];
+    openssl(dir, &[&["req"][..], &new_key, &csr_args].concat());
     std::fs::write(
         dir.join("ext.cnf"),
         "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
+    #[rustfmt::skip]
+    let sign_args = [
+        "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial",
+        "-out", &cert, "-days", "2", "-extfile", "ext.cnf",
+    ];
+    openssl(dir, &sign_args);
 }
 
 /// An HTTPS server on localhost presenting `<name>.pem`, answering every
