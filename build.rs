@@ -46,6 +46,8 @@ fn run() -> Result<(), String> {
     let mut operation_rows = String::new();
     let mut pass_rows = String::new();
     let mut sources = String::new();
+    let mut texts = String::new();
+    let mut surfaces = String::new();
     for provider in providers::PROVIDERS {
         let path = dir.join(provider.file);
         println!("cargo:rerun-if-changed={}", path.display());
@@ -103,13 +105,25 @@ fn run() -> Result<(), String> {
             path.display().to_string()
         )
         .map_err(|e| e.to_string())?;
+        for (rows, file) in [
+            (&mut texts, format!("{}.yaml", provider.name)),
+            (&mut surfaces, format!("{}_surface.rs", provider.name)),
+        ] {
+            writeln!(
+                rows,
+                "        Provider::{variant} => include_str!(concat!(env!(\"OUT_DIR\"), \"/{file}\")),"
+            )
+            .map_err(|e| e.to_string())?;
+        }
     }
     write!(
         fixtures,
         "/// Every example in the three documents, as the providers wrote them.\npub static EXAMPLES: &[Example] = &[\n{examples_rows}];\n\n\
          /// Every operation in the three documents.\npub static OPERATIONS: &[Operation] = &[\n{operation_rows}];\n\n\
          /// What each normalising pass in build.rs changed, per provider: `(provider, pass, note)`.\npub static PASS_NOTES: &[(Provider, &str, &str)] = &[\n{pass_rows}];\n\n\
-         /// The document each provider's client was generated from, at build time.\npub static DOCUMENTS: &[(Provider, &str)] = &[\n{sources}];\n"
+         /// The document each provider's client was generated from, at build time.\npub static DOCUMENTS: &[(Provider, &str)] = &[\n{sources}];\n\n\
+         /// The text of `provider`'s document, as vendored (what the mock validates against).\n#[cfg(any(feature = \"mock\", feature = \"spec-diff\"))]\npub(crate) fn document_text(provider: Provider) -> &'static str {{\n    match provider {{\n{texts}    }}\n}}\n\n\
+         /// The generated public surface of `provider`'s client.\npub(crate) fn surface_text(provider: Provider) -> &'static str {{\n    match provider {{\n{surfaces}    }}\n}}\n"
     )
     .map_err(|e| e.to_string())?;
     write_if_changed(&out.join("fixtures.rs"), &fixtures)

@@ -67,9 +67,5 @@ pub fn examples(
 /// signatures, no bodies), as build.rs rendered it; pinned by snapshot tests.
 #[doc(hidden)]
 pub fn surface(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Magnific => include_str!(concat!(env!("OUT_DIR"), "/magnific_surface.rs")),
-        Provider::Anyfast => include_str!(concat!(env!("OUT_DIR"), "/anyfast_surface.rs")),
-        Provider::Powertokens => include_str!(concat!(env!("OUT_DIR"), "/powertokens_surface.rs")),
-    }
+    surface_text(provider)
 }

@@ -16,20 +16,6 @@ use serde_json::{json, Value};
 
 use crate::Provider;
 
-const DOCUMENTS: [(Provider, &str); 3] = [
-    (
-        Provider::Magnific,
-        include_str!(concat!(env!("OUT_DIR"), "/magnific.yaml")),
-    ),
-    (
-        Provider::Anyfast,
-        include_str!(concat!(env!("OUT_DIR"), "/anyfast.yaml")),
-    ),
-    (
-        Provider::Powertokens,
-        include_str!(concat!(env!("OUT_DIR"), "/powertokens.yaml")),
-    ),
-];
 
 /// A field that broke a rule of its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +29,12 @@ pub struct Problem {
 fn documents() -> &'static [(Provider, Value)] {
     static DOCS: OnceLock<Vec<(Provider, Value)>> = OnceLock::new();
     DOCS.get_or_init(|| {
-        DOCUMENTS
+        Provider::ALL
             .iter()
-            .map(|(p, text)| {
+            .map(|&p| {
                 (
-                    *p,
-                    serde_saphyr::from_str(text)
+                    p,
+                    serde_saphyr::from_str(crate::fixtures::document_text(p))
                         .expect("build.rs checked that the document parses"),
                 )
             })

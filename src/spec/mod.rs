@@ -79,11 +79,7 @@ impl Document {
 
     /// The document compiled into this crate for `provider`.
     pub fn vendored(provider: Provider) -> Self {
-        let text = match provider {
-            Provider::Magnific => include_str!(concat!(env!("OUT_DIR"), "/magnific.yaml")),
-            Provider::Anyfast => include_str!(concat!(env!("OUT_DIR"), "/anyfast.yaml")),
-            Provider::Powertokens => include_str!(concat!(env!("OUT_DIR"), "/powertokens.yaml")),
-        };
+        let text = crate::fixtures::document_text(provider);
         Self::parse(format!("vendored:{provider}"), text)
             .expect("build.rs generated clients from this document")
     }
