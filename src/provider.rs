@@ -29,6 +29,7 @@ impl Provider {
 
 /// How a provider takes its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Auth {
     /// The key alone, in this header.
     Header(&'static str),
@@ -38,11 +39,37 @@ pub enum Auth {
 
 /// Where a finished task's video comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VideoSource {
     /// The task's result URL.
     ResultUrl,
-    /// An API endpoint that streams it (`/v1/videos/{id}/content`).
-    ContentEndpoint,
+    /// An API call that streams it, under the rate limit.
+    ContentEndpoint {
+        /// The document's `operationId`: its successful answer is the video,
+        /// passed on unread (never buffered as JSON is).
+        operation: &'static str,
+        /// Its path, relative to the base URL, with `{id}` for the task id.
+        path: &'static str,
+    },
+}
+
+impl VideoSource {
+    /// The operation whose successful answer is a video stream, if any.
+    pub fn streamed_operation(self) -> Option<&'static str> {
+        match self {
+            VideoSource::ResultUrl => None,
+            VideoSource::ContentEndpoint { operation, .. } => Some(operation),
+        }
+    }
+
+    /// The content endpoint's path for task `id` (relative to the base
+    /// URL), if the video comes from one.
+    pub fn content_path(self, id: &str) -> Option<String> {
+        match self {
+            VideoSource::ResultUrl => None,
+            VideoSource::ContentEndpoint { path, .. } => Some(path.replace("{id}", id)),
+        }
+    }
 }
 
 /// One provider's facts, declared as a constant in its own file

@@ -260,9 +260,6 @@ pub(crate) async fn read_capped(
     Ok((buf.freeze(), false))
 }
 
-/// Operations whose successful body is a video stream, passed on unread.
-const STREAMED: &[&str] = &["getVideoContent"];
-
 /// Sends `request` with the client's own `reqwest::Client`.
 pub(crate) async fn exec(
     context: &RequestContext,
@@ -289,7 +286,12 @@ pub(crate) async fn exec(
         };
         let status = response.status();
         tracing::debug!(%method, path, elapsed_ms, status = status.as_u16(), "response");
-        if status.is_success() && STREAMED.contains(&info.operation_id) {
+        // A provider's content endpoint (its facts name it): the video
+        // stream is passed on unread.
+        let streamed = context
+            .provider
+            .and_then(|p| p.spec().video.streamed_operation());
+        if status.is_success() && streamed == Some(info.operation_id) {
             return Ok(response);
         }
         let limit = if status.is_success() {

@@ -396,7 +396,7 @@ impl Client {
                 // The content endpoint is an API call, under the rate limit;
                 // a result URL is read in `fetch`, paced only on the API's origin.
                 let video = match self.provider().spec().video {
-                    VideoSource::ContentEndpoint => {
+                    VideoSource::ContentEndpoint { .. } => {
                         self.paced(self.inner.backend.video(task)).await
                     }
                     VideoSource::ResultUrl => self.inner.backend.video(task).await,
@@ -442,10 +442,13 @@ impl Client {
             }
             _ => return Err(error),
         };
+        let Some(content) = self.provider().spec().video.content_path(&task.id) else {
+            return Err(error);
+        };
         let here = self
             .inner
             .origin
-            .join(&format!("v1/videos/{}/content", task.id))
+            .join(&content)
             .map_err(|e| Error::validation("task", e.to_string()))?;
         let next = here.join(&location).map_err(|e| {
             let status =

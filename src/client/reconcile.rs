@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Client;
 use crate::download::{probe_mp4, VideoShape};
 use crate::journal::JobRecord;
-use crate::{AspectRatio, Error, Provider, Resolution, Task, TaskStatus};
+use crate::{AspectRatio, Error, Resolution, Task, TaskStatus};
 
 /// What an in-doubt job asked for, as far as a finished video can show it.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +86,7 @@ impl Client {
         let Some(journal) = self.journal() else {
             return Ok(Vec::new());
         };
-        if self.provider() != Provider::Magnific {
+        if !self.provider().spec().lists_tasks {
             return Ok(Vec::new());
         }
         let doubts: Vec<JobRecord> = journal

@@ -16,7 +16,6 @@ use serde_json::{json, Value};
 
 use crate::Provider;
 
-
 /// A field that broke a rule of its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -465,6 +465,34 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 mod tests {
     use super::Provider;
 
+    /// Each fact that names an operation names one its document has, at the
+    /// path the facts give (a parameter's name aside).
+    #[test]
+    fn content_endpoints_in_the_facts_are_in_the_documents() {
+        let template = |path: &str| {
+            path.trim_start_matches('/')
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let mut seen = 0;
+        for provider in Provider::ALL {
+            let crate::VideoSource::ContentEndpoint { operation, path } = provider.spec().video
+            else {
+                continue;
+            };
+            seen += 1;
+            let found = crate::fixtures::OPERATIONS
+                .iter()
+                .find(|o| o.provider == provider && o.operation_id == operation)
+                .unwrap_or_else(|| panic!("{provider}: no operation `{operation}`"));
+            assert_eq!(template(found.path), template(path), "{provider}");
+            assert_eq!(found.method, "GET", "{provider}");
+        }
+        assert_eq!(seen, 1, "Powertokens streams its video");
+    }
+
     #[test]
     fn a_provider_fills_the_width_it_is_given() {
         assert_eq!(format!("{:<11}|", Provider::Anyfast), "anyfast    |");

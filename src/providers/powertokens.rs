@@ -21,9 +21,12 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
     key_env_var: "POWERTOKENS_API_KEY",
     base_url: "https://api.powertokens.ai",
     auth: Auth::Bearer,
-    // The video streams from /v1/videos/{id}/content; no URL to expire.
+    // The video streams from its content endpoint; no URL to expire.
     result_url_ttl: None,
-    video: VideoSource::ContentEndpoint,
+    video: VideoSource::ContentEndpoint {
+        operation: "getVideoContent",
+        path: "v1/videos/{id}/content",
+    },
     webhooks: false,
     lists_tasks: false,
     rate_limit: &[],
