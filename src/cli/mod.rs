@@ -3,6 +3,7 @@
 
 mod args;
 mod batch;
+mod commands;
 mod credentials;
 mod manual;
 mod output;
@@ -13,10 +14,10 @@ mod tasks;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 pub use args::Cli;
-use args::{Command, GenerateArgs, MockArgs, SpecCommand, TasksAction, WaitArgs, WebhookCommand};
+use args::{GenerateArgs, MockArgs, WaitArgs};
 use output::{Asked, Output};
 use progress::Progress;
 
@@ -67,7 +68,7 @@ pub fn main() -> ExitCode {
         }
     };
     let out = Output { json: cli.json };
-    let code = match runtime.block_on(run(&cli, out)) {
+    let code = match runtime.block_on(commands::run(&cli, out)) {
         Ok(code) => code,
         // What was under way, and how to resume, is already said.
         Err(Error::Interrupted) => 130,
@@ -138,226 +139,6 @@ fn init_logging(verbose: u8) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .try_init();
-}
-
-async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
-    if let Command::Completions { shell } = &cli.command {
-        let mut command = <Cli as clap::CommandFactory>::command();
-        let mut script = Vec::new();
-        clap_complete::generate(*shell, &mut command, "seedance-mini", &mut script);
-        return Ok(tasks::quietly(std::io::stdout().lock().write_all(&script)));
-    }
-    if let Command::Man = &cli.command {
-        let page = manual::page().map_err(|e| crate::download::io_at(Path::new("stdout"), e))?;
-        return Ok(tasks::quietly(std::io::stdout().lock().write_all(&page)));
-    }
-    if let Command::Mock(args) = &cli.command {
-        return serve_mock(cli, args, out).await;
-    }
-    if let Command::Spec(SpecCommand::Diff { vendored, files }) = &cli.command {
-        return spec_diff(*vendored, files, out);
-    }
-    if let Command::Webhook(WebhookCommand::Verify {
-        secret,
-        headers,
-        body,
-        at,
-    }) = &cli.command
-    {
-        let now = at.map_or_else(SystemTime::now, |secs| {
-            UNIX_EPOCH + Duration::from_secs(secs)
-        });
-        return verify_webhook(secret, headers, body, now, out);
-    }
-    let stop = signals::Stop::listen()?;
-    let journal = open_journal(cli)?;
-    if let Command::Tasks {
-        action: None,
-        state,
-        limit,
-        all,
-        host,
-    } = &cli.command
-    {
-        let journal = journal.ok_or_else(|| no_journal(cli))?;
-        let mut filter = crate::journal::JobFilter::new().history(*all);
-        if let Some(state) = state {
-            filter = filter.state(*state);
-        }
-        if let Some(limit) = limit {
-            filter = filter.limit(*limit);
-        }
-        if cli.provider_given {
-            filter = filter.provider(cli.provider);
-        }
-        if let Some(host) = host {
-            filter = filter.host(host.as_str());
-        }
-        return tasks::list(&journal, &filter, out);
-    }
-    // The embedded mock lives as long as this command: a task id from an
-    // earlier command cannot be in it.
-    if let (
-        true,
-        Command::Status { id } | Command::Wait { id, .. } | Command::Download { id, .. },
-    ) = (cli.mock, &cli.command)
-    {
-        return Err(Error::validation(
-            "--mock",
-            format!(
-                "starts a fresh mock for each command, so task {id} from an earlier one is not in it. \
-                 For a session, run `seedance-mini mock` in another terminal and pass \
-                 --base-url http://127.0.0.1:8080 --api-key seedance-mini-mock-key to every command"
-            ),
-        ));
-    }
-    let mock = if cli.mock {
-        Some(MockServer::start().await?)
-    } else {
-        None
-    };
-    let endpoints = credentials::Endpoints::new(cli);
-    // A task the journal knows is asked of the provider and endpoint that
-    // made it, whatever --provider says.
-    let known = match (&cli.command, &journal, cli.mock) {
-        (
-            Command::Status { id } | Command::Wait { id, .. } | Command::Download { id, .. },
-            Some(journal),
-            false,
-        ) => journal.job_by_task_id(id)?,
-        _ => None,
-    };
-    // Made only for the commands on one task or one provider: a batch or a
-    // sync makes a client per provider its work names, and needs no key
-    // for --provider unless that is one of them.
-    let client = match (&cli.command, &known) {
-        (Command::Batch(_) | Command::Tasks { .. }, _) => None,
-        (_, Some(row)) => Some(client_for_row(&endpoints, row, journal.clone())?),
-        (_, None) => Some(make_client(
-            cli,
-            &endpoints,
-            cli.provider,
-            mock.as_ref(),
-            journal.clone(),
-        )?),
-    };
-    let client = || {
-        client
-            .clone()
-            .ok_or_else(|| Error::validation("command", "takes no single client"))
-    };
-    let progress = Progress::new(cli.quiet || cli.json);
-    let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
-    let session = Session {
-        cli,
-        stop: &stop,
-        progress: &progress,
-        out,
-    };
-    match &cli.command {
-        Command::Generate(args) => {
-            generate(&session, &client()?, args, waits(&args.wait_args)?).await
-        }
-        Command::Status { id } => {
-            out.task(&client()?.get(id).await?, &Asked::default(), None);
-            Ok(0)
-        }
-        Command::List { resolution } => {
-            out.tasks(&client()?.list(*resolution).await?);
-            Ok(0)
-        }
-        Command::Wait {
-            id,
-            wait,
-            output,
-            force,
-        } => {
-            let client = client()?;
-            if let Some(path) = output {
-                check_output(path, *force)?;
-                let job = match client.journal() {
-                    Some(j) => Some(crate::journal::JobId(j.adopt(
-                        client.provider(),
-                        client.base_url(),
-                        &pending(&client, id),
-                        Some(path),
-                    )?)),
-                    None => None,
-                };
-                return finish(
-                    &session,
-                    &client,
-                    id,
-                    job,
-                    path,
-                    &waits(wait)?,
-                    &Asked::default(),
-                )
-                .await;
-            }
-            let task = session.wait(&client, id, &waits(wait)?, None).await?;
-            out.task(&task, &Asked::default(), None);
-            Ok(0)
-        }
-        Command::Download { id, output, force } => {
-            let client = client()?;
-            check_output(output, *force)?;
-            let task = client.get(id).await?;
-            // A failed task has nothing to fetch: that is the task's
-            // failure (exit 1), not bad input.
-            if task.status.is_failure() {
-                return Err(Error::TaskFailed(Box::new(task)));
-            }
-            let bar = progress.downloading_later();
-            let shown = bar.clone();
-            let report: crate::download::DownloadProgress =
-                std::sync::Arc::new(move |got: u64, total: Option<u64>| shown.report(got, total));
-            let file = tokio::select! {
-                file = client.download_with(&task, output, Some(report)) => file,
-                _ = stop.wait() => {
-                    bar.clear();
-                    return Err(session.stopped_download(&client, id, output));
-                }
-            };
-            bar.clear();
-            let file = file?;
-            if let Some(j) = client.journal() {
-                let job = j.adopt(client.provider(), client.base_url(), &task, Some(output))?;
-                j.downloaded(job, &file)?;
-            }
-            out.task(&task, &Asked::default(), Some(&file));
-            Ok(0)
-        }
-        Command::Batch(args) => {
-            if journal.is_none() && !cli.quiet {
-                eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
-            }
-            let make = |p| make_client(cli, &endpoints, p, mock.as_ref(), journal.clone());
-            batch::run(&session, args, journal.as_ref(), make, waits(&args.wait)?).await
-        }
-        Command::Tasks {
-            action: Some(TasksAction::Sync { wait, here }),
-            ..
-        } => {
-            let journal = journal.ok_or_else(|| no_journal(cli))?;
-            tasks::sync(
-                &session,
-                &journal,
-                // A task is finished where it was created, and only with the
-                // key given for that provider at that origin.
-                |p, base| client_at(&endpoints, p, base, Some(journal.clone())),
-                &waits(wait)?,
-                *here,
-            )
-            .await
-        }
-        Command::Tasks { action: None, .. }
-        | Command::Mock(_)
-        | Command::Webhook(_)
-        | Command::Completions { .. }
-        | Command::Spec(_)
-        | Command::Man => unreachable!("handled above"),
-    }
 }
 
 /// What every command shares: the arguments, the stop signal, progress and output.
