@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// Standard output is written only through the command line's printer
+// (`cli::output`), which ends quietly when its reader has gone.
+#![deny(clippy::print_stdout)]
 
 mod api;
 pub mod batch;

@@ -572,7 +572,11 @@ fn output_cut_short_by_a_closed_pipe_ends_quietly_with_exit_0() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     // Short outputs too: the reader is gone before the first line.
-    for args in [&["--mock", "list"][..], &["--mock", "--json", "list"]] {
+    for args in [
+        &["--mock", "list"][..],
+        &["--mock", "--json", "list"],
+        &["spec", "diff", "--vendored", "magnific", "openapi/magnific.yaml"],
+    ] {
         let (code, err) = closed_early(args, 0);
         assert_eq!(code, Some(0), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");

@@ -747,7 +747,13 @@ fn spec_diff(
         doc["exit_code"] = report.exit_code().into();
         output::emit(doc);
     } else {
-        print!("{}", report.render());
+        // Through the printer's rule: a reader that has gone is not an error.
+        let written = std::io::stdout()
+            .lock()
+            .write_all(report.render().as_bytes());
+        if tasks::quietly(written) != 0 {
+            return Ok(3);
+        }
     }
     Ok(report.exit_code())
 }
