@@ -575,7 +575,13 @@ fn output_cut_short_by_a_closed_pipe_ends_quietly_with_exit_0() {
     for args in [
         &["--mock", "list"][..],
         &["--mock", "--json", "list"],
-        &["spec", "diff", "--vendored", "magnific", "openapi/magnific.yaml"],
+        &[
+            "spec",
+            "diff",
+            "--vendored",
+            "magnific",
+            "openapi/magnific.yaml",
+        ],
     ] {
         let (code, err) = closed_early(args, 0);
         assert_eq!(code, Some(0), "{args:?}: {err}");
