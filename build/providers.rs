@@ -1,4 +1,8 @@
-//! The three documents and the readable names their types get.
+//! The providers: one row each. build.rs makes the crate's `Provider` enum,
+//! its generated client modules and the per-provider dispatch from this
+//! table (see `for_each_provider!` in `OUT_DIR/providers.rs`), so a provider
+//! is its row, its document, `src/providers/<name>.rs` and
+//! `src/mock/providers/<name>.rs`.
 //!
 //! Patches rename what progenitor would call a type after the schema name the
 //! provider borrowed from another endpoint; they change Rust names only, never
@@ -10,6 +14,8 @@ pub struct ProviderDoc {
     pub name: &'static str,
     /// File name inside the OpenAPI directory.
     pub file: &'static str,
+    /// One line for the `Provider` variant's and the module's docs.
+    pub summary: &'static str,
     /// `(progenitor's name, our name)` pairs.
     pub patches: &'static [(&'static str, &'static str)],
 }
@@ -18,6 +24,7 @@ pub const PROVIDERS: &[ProviderDoc] = &[
     ProviderDoc {
         name: "magnific",
         file: "magnific.yaml",
+        summary: "Magnific (formerly Freepik API): 480p and 720p endpoints, `x-magnific-api-key`.",
         patches: &[
             ("V1AiTextToImageHyperfluxPost200Response", "TaskResponse"),
             ("TaskDetail1", "TaskDetail"),
@@ -44,6 +51,7 @@ pub const PROVIDERS: &[ProviderDoc] = &[
     ProviderDoc {
         name: "anyfast",
         file: "anyfast.yaml",
+        summary: "Anyfast: `/v1/video/generations`, Bearer auth.",
         patches: &[
             ("CreateSeedanceMiniBody", "VideoGenerationRequest"),
             ("CreateSeedanceMiniBodyContentItem", "ContentItem"),
@@ -64,6 +72,7 @@ pub const PROVIDERS: &[ProviderDoc] = &[
     ProviderDoc {
         name: "powertokens",
         file: "powertokens.yaml",
+        summary: "Powertokens (a new-api gateway): `/v1/videos`, Bearer auth.",
         patches: &[
             ("ImageToVideoRequestModel", "Model"),
             ("ImageToVideoRequestRatio", "Ratio"),

@@ -4,6 +4,10 @@
 // (`cli::output`), which ends quietly when its reader has gone.
 #![deny(clippy::print_stdout)]
 
+// `for_each_provider!`: the provider table build.rs makes from
+// `build/providers.rs`, used by everything that names each provider.
+include!(concat!(env!("OUT_DIR"), "/providers.rs"));
+
 mod api;
 pub mod batch;
 #[cfg(feature = "mock")]
@@ -30,8 +34,8 @@ mod tls;
 pub mod wait;
 pub mod webhook;
 
+pub use api::all::*;
 pub use api::hooks::{RequestContext, RequestOptions};
-pub use api::{anyfast, magnific, powertokens};
 pub use client::{ApiKey, BatchItem, Client, ClientBuilder, Generated};
 pub use error::{Error, InvalidParam, MAX_ERROR_BODY, MAX_JSON_BODY};
 pub use journal::Journal;

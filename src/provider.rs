@@ -3,28 +3,32 @@
 
 use std::time::Duration;
 
-/// A provider that serves Seedance 2.0 Mini.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Provider {
-    /// Magnific (formerly Freepik API): 480p and 720p endpoints, `x-magnific-api-key`.
-    Magnific,
-    /// Anyfast: `/v1/video/generations`, Bearer auth.
-    Anyfast,
-    /// Powertokens (a new-api gateway): `/v1/videos`, Bearer auth.
-    Powertokens,
+macro_rules! provider_enum {
+    ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
+        /// A provider that serves Seedance 2.0 Mini: one variant per row of
+        /// `build/providers.rs`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Provider {
+            $(
+                #[doc = $summary]
+                $variant,
+            )*
+        }
+
+        impl Provider {
+            /// All providers, in a fixed order.
+            pub const ALL: &'static [Provider] = &[$(Provider::$variant),*];
+        }
+    };
 }
+for_each_provider!(provider_enum);
 
 impl serde::Serialize for Provider {
     /// Its name, as `--provider` and batch files write it.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
     }
-}
-
-impl Provider {
-    /// All providers, in a fixed order.
-    pub const ALL: [Provider; 3] = [Provider::Magnific, Provider::Anyfast, Provider::Powertokens];
 }
 
 /// How a provider takes its key.

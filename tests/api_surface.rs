@@ -7,7 +7,7 @@ use seedance_mini::Provider;
 
 #[test]
 fn generated_surfaces_are_pinned() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         insta::assert_snapshot!(format!("surface_{provider}"), surface(provider));
     }
 }

@@ -132,7 +132,7 @@ fn the_problem_json_example_contradicts_its_own_schema() {
 
 #[test]
 fn decoded_examples_are_pinned() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let mut out = String::new();
         for e in EXAMPLES.iter().filter(|e| e.provider == provider) {
             let status = e.status.map_or("request".to_string(), |s| s.to_string());

@@ -333,12 +333,12 @@ async fn a_faithful_upstream_raises_no_deviation() {
         .await
         .unwrap();
     let mut builder = MockServer::builder();
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         builder = builder.upstream(provider, upstream.url());
     }
     let proxy = builder.start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let mut request = seedance_mini::VideoRequest::new("a lighthouse at dusk");
         if provider == Provider::Powertokens {
             request =

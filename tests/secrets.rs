@@ -56,7 +56,7 @@ async fn the_key_is_never_in_debug_errors_or_logs() {
         .await;
 
     let mut seen = Vec::new();
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let builder = Client::builder(provider)
             .api_key(KEY)
             .base_url(server.uri())

@@ -143,7 +143,7 @@ fn each_modification_is_classified_as_breaking_for_clients_built_from_old() {
 
 #[test]
 fn each_vendored_document_against_itself_reports_no_change() {
-    for provider in Provider::ALL {
+    for &provider in Provider::ALL {
         let report = diff(&Document::vendored(provider), &Document::vendored(provider)).unwrap();
         assert!(report.changes.is_empty(), "{provider}: {report:#?}");
         assert_eq!(report.exit_code(), 0);

@@ -4,51 +4,31 @@
 
 pub(crate) mod hooks;
 
-/// Magnific's six Seedance 2.0 Mini operations, generated from `openapi/magnific.yaml`.
-///
-/// Authenticate with the `x-magnific-api-key` header on the `reqwest::Client`
-/// you pass to `Client::new_with_client`.
-#[allow(
-    missing_docs,
-    clippy::all,
-    clippy::pedantic,
-    unused_imports,
-    irrefutable_let_patterns,
-    non_camel_case_types
-)]
-pub mod magnific {
-    include!(concat!(env!("OUT_DIR"), "/magnific.rs"));
-    crate::api::hooks::impl_hooks!();
-}
+macro_rules! generated_modules {
+    ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
+        $(
+            #[doc = concat!("The client generated from `openapi/", $file, "`: ", $summary)]
+            ///
+            /// Authenticate on the `reqwest::Client` you pass to
+            /// `Client::new_with_client` (see [`Provider::auth_header`](crate::Provider::auth_header)).
+            #[allow(
+                missing_docs,
+                clippy::all,
+                clippy::pedantic,
+                unused_imports,
+                irrefutable_let_patterns,
+                non_camel_case_types
+            )]
+            pub mod $module {
+                include!(concat!(env!("OUT_DIR"), "/", stringify!($module), ".rs"));
+                crate::api::hooks::impl_hooks!();
+            }
+        )*
 
-/// Anyfast's create and get operations, generated from `openapi/anyfast.yaml`.
-///
-/// Authenticate with `Authorization: Bearer <key>` on the `reqwest::Client`.
-#[allow(
-    missing_docs,
-    clippy::all,
-    clippy::pedantic,
-    unused_imports,
-    irrefutable_let_patterns,
-    non_camel_case_types
-)]
-pub mod anyfast {
-    include!(concat!(env!("OUT_DIR"), "/anyfast.rs"));
-    crate::api::hooks::impl_hooks!();
+        /// The generated modules, re-exported at the crate root.
+        pub(crate) mod all {
+            pub use super::{$($module),*};
+        }
+    };
 }
-
-/// Powertokens' create, get and content operations, generated from `openapi/powertokens.yaml`.
-///
-/// Authenticate with `Authorization: Bearer <key>` on the `reqwest::Client`.
-#[allow(
-    missing_docs,
-    clippy::all,
-    clippy::pedantic,
-    unused_imports,
-    irrefutable_let_patterns,
-    non_camel_case_types
-)]
-pub mod powertokens {
-    include!(concat!(env!("OUT_DIR"), "/powertokens.rs"));
-    crate::api::hooks::impl_hooks!();
-}
+for_each_provider!(generated_modules);

@@ -82,7 +82,8 @@ impl FromStr for Provider {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Provider::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|p| p.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 Error::validation(
@@ -477,7 +478,7 @@ mod tests {
                 .join("/")
         };
         let mut seen = 0;
-        for provider in Provider::ALL {
+        for &provider in Provider::ALL {
             let crate::VideoSource::ContentEndpoint { operation, path } = provider.spec().video
             else {
                 continue;
