@@ -41,7 +41,7 @@ pub use error::{Error, InvalidParam, MAX_ERROR_BODY, MAX_JSON_BODY};
 pub use journal::Journal;
 pub use media::Media;
 pub use provider::{Auth, Provider, ProviderSpec, VideoSource};
-pub use providers::request_body;
+pub use providers::{raw, request_body};
 pub use ratelimit::RateLimit;
 pub use request::{AspectRatio, Resolution, VideoRequest};
 pub use retry::RetryPolicy;

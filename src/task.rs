@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{anyfast, magnific, powertokens, Provider};
+use crate::Provider;
 
 /// Where a task is in its life. Every provider's words map onto these;
 /// a word none of them documents is kept as [`TaskStatus::Unknown`].
@@ -91,27 +91,25 @@ impl fmt::Display for TaskStatus {
     }
 }
 
-/// The provider's own value a [`Task`] was made from, as the generated
-/// client decoded it; `Json` when it did not decode (an undocumented status,
-/// say), so nothing is lost.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum RawTask {
-    /// Magnific create or get.
-    Magnific(magnific::types::TaskDetail),
-    /// A Magnific list entry.
-    MagnificListed(magnific::types::Task),
-    /// Anyfast create.
-    AnyfastCreated(anyfast::types::VideoGenerationTask),
-    /// Anyfast get.
-    Anyfast(anyfast::types::TaskQueryResponse),
-    /// Powertokens create.
-    PowertokensCreated(powertokens::types::VideoTaskCreated),
-    /// Powertokens get.
-    Powertokens(powertokens::types::VideoObject),
-    /// A body the generated types did not accept.
-    Json(serde_json::Value),
+macro_rules! raw_task {
+    ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
+        /// The provider's own value a [`Task`] was made from, as the generated
+        /// client decoded it (each provider's kinds are in [`raw`](crate::raw));
+        /// `Json` when it did not decode (an undocumented status, say), so
+        /// nothing is lost.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum RawTask {
+            $(
+                #[doc = concat!("From `openapi/", $file, "`.")]
+                $variant(crate::raw::$variant),
+            )*
+            /// A body the generated types did not accept.
+            Json(serde_json::Value),
+        }
+    };
 }
+for_each_provider!(raw_task);
 
 /// A generation task.
 #[derive(Debug, Clone, PartialEq)]

@@ -233,7 +233,7 @@ fn load(path: &Path, explicit: bool) -> Result<BTreeMap<Provider, Profile>, Erro
         let provider: Provider = name.parse().map_err(|_| {
             refuse(
                 path,
-                format!("[{name}] is not a provider (magnific, anyfast or powertokens)"),
+                format!("[{name}] is not a provider ({})", Provider::names()),
             )
         })?;
         profiles.insert(provider, profile);

@@ -870,7 +870,10 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
         let provider: crate::Provider = provider.parse().map_err(|_| {
             Error::validation(
                 "--upstream",
-                format!("`{provider}` is not a provider (magnific, anyfast or powertokens)"),
+                format!(
+                    "`{provider}` is not a provider ({})",
+                    crate::Provider::names()
+                ),
             )
         })?;
         http_url("--upstream", url)?;

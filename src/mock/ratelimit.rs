@@ -30,7 +30,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Parses `PROVIDER` (its documented limit: Magnific's) or
+    /// Parses `PROVIDER` (its documented limit, where it documents one) or
     /// `PROVIDER=N/SECS[,N/SECS...]`, the form of `--rate-limit`.
     pub fn parse_one(spec: &str) -> Result<(Provider, RateLimit), String> {
         let (name, windows) = match spec.split_once('=') {
@@ -40,13 +40,14 @@ impl RateLimits {
         let provider: Provider = name
             .trim()
             .parse()
-            .map_err(|_| format!("`{name}` is not a provider (magnific, anyfast, powertokens)"))?;
+            .map_err(|_| format!("`{name}` is not a provider ({})", Provider::names()))?;
         let Some(windows) = windows else {
-            return match provider {
-                Provider::Magnific => Ok((provider, RateLimit::magnific())),
-                Provider::Anyfast | Provider::Powertokens => Err(format!(
+            return if provider.spec().rate_limit.is_empty() {
+                Err(format!(
                     "{provider} documents no limit: give one, such as `{provider}=20/1,1200/60` (requests/seconds)"
-                )),
+                ))
+            } else {
+                Ok((provider, RateLimit::documented(provider)))
             };
         };
         let mut limit = RateLimit::new();

@@ -4,19 +4,65 @@
 use serde_json::Value;
 
 use super::{
-    call, check_aspect_ratio, create_call, named, require_absent, task_from_json, GATEWAY_RATIOS,
+    call, check_aspect_ratio, create_call, named, require_absent, task_from_json, Api,
+    GATEWAY_RATIOS,
 };
 use crate::anyfast::{types, Client};
 use std::time::Duration;
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
-use crate::{Error, Media, Provider, Task, TaskStatus, VideoRequest};
+use crate::{Error, Media, Provider, RequestContext, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Anyfast;
 
+/// Anyfast, as the client speaks to it.
+pub(crate) struct Anyfast;
+
+impl Api for Anyfast {
+    const PROVIDER: Provider = P;
+    const SPEC: ProviderSpec = SPEC;
+    type Clients = Client;
+    type Body = types::VideoGenerationRequest;
+
+    fn clients(
+        base_url: &str,
+        api: reqwest::Client,
+        _download: reqwest::Client,
+        context: RequestContext,
+    ) -> Client {
+        Client::new_with_client(base_url, api, context)
+    }
+
+    fn validate(req: &VideoRequest) -> Result<(), Error> {
+        validate(req)
+    }
+
+    async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
+        body(req).await
+    }
+
+    async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+        create(client, req).await
+    }
+
+    async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+        get(client, id).await
+    }
+}
+
+/// The values an Anyfast task is made from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Raw {
+    /// A create's answer.
+    Created(types::VideoGenerationTask),
+    /// A query's answer.
+    Query(types::TaskQueryResponse),
+}
+
 /// Anyfast's facts.
-pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+const SPEC: ProviderSpec = ProviderSpec {
     name: "anyfast",
     key_env_var: "ANYFAST_API_KEY",
     base_url: "https://www.anyfast.ai",
@@ -31,7 +77,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
 const MB: u64 = 1_000_000;
 
 /// Anyfast's rules.
-pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+fn validate(req: &VideoRequest) -> Result<(), Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -141,7 +187,7 @@ async fn media_items(
 }
 
 /// The generated body for `req` (which has passed [`validate`]).
-pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error> {
+async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -240,7 +286,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::VideoGenerationReq
         .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
 }
 
-pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req).await?;
     let created = create_call(P, client.create_seedance_mini().body(body).send(), |c| {
         named(c.task_id.as_deref()) || named(c.id.as_deref())
@@ -271,7 +317,7 @@ fn from_created(created: types::VideoGenerationTask) -> Task {
         progress: progress.map(|p| p.clamp(0, 100) as u8),
         video_urls: vec![],
         error: None,
-        raw: RawTask::AnyfastCreated(created),
+        raw: RawTask::Anyfast(Raw::Created(created)),
     }
 }
 
@@ -320,11 +366,11 @@ fn from_query(found: types::TaskQueryResponse) -> Task {
             .and_then(|p| p.trim_end_matches('%').trim().parse::<u8>().ok()),
         video_urls: url.map(String::from).into_iter().collect(),
         error: fail_reason.clone().filter(|r| !r.is_empty()),
-        raw: RawTask::Anyfast(found),
+        raw: RawTask::Anyfast(Raw::Query(found)),
     }
 }
 
-pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     match call(P, client.get_seedance_mini_task().task_id(id).send()).await {
         Ok(found) => Ok(from_query(found)),
         Err(e) => task_from_json(e, |v| {

@@ -3,18 +3,69 @@
 
 use serde_json::Value;
 
-use super::{call, check_aspect_ratio, create_call, require_absent, task_from_json};
+use super::{call, check_aspect_ratio, create_call, require_absent, task_from_json, Api};
 use crate::magnific::{types, Client};
 use std::time::Duration;
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
-use crate::{AspectRatio, Error, Provider, Resolution, Task, TaskStatus, VideoRequest};
+use crate::{
+    AspectRatio, Error, Provider, RequestContext, Resolution, Task, TaskStatus, VideoRequest,
+};
 
 const P: Provider = Provider::Magnific;
 
+/// Magnific, as the client speaks to it.
+pub(crate) struct Magnific;
+
+impl Api for Magnific {
+    const PROVIDER: Provider = P;
+    const SPEC: ProviderSpec = SPEC;
+    type Clients = Client;
+    type Body = types::CreateVideoRequest;
+
+    fn clients(
+        base_url: &str,
+        api: reqwest::Client,
+        _download: reqwest::Client,
+        context: RequestContext,
+    ) -> Client {
+        Client::new_with_client(base_url, api, context)
+    }
+
+    fn validate(req: &VideoRequest) -> Result<(), Error> {
+        validate(req)
+    }
+
+    async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
+        body(req).await
+    }
+
+    async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+        create(client, req).await
+    }
+
+    async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+        get(client, id).await
+    }
+
+    async fn list(client: &Client, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
+        list(client, resolution).await
+    }
+}
+
+/// The values a Magnific task is made from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Raw {
+    /// A create's or a get's answer.
+    Detail(types::TaskDetail),
+    /// A list entry.
+    Listed(types::Task),
+}
+
 /// Magnific's facts.
-pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+const SPEC: ProviderSpec = ProviderSpec {
     name: "magnific",
     key_env_var: "MAGNIFIC_API_KEY",
     base_url: "https://api.magnific.com",
@@ -31,7 +82,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
 };
 
 /// Magnific's rules.
-pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+fn validate(req: &VideoRequest) -> Result<(), Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -94,7 +145,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
 }
 
 /// The generated body for `req` (which has passed [`validate`]).
-pub(crate) async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
+async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -145,7 +196,7 @@ pub(crate) async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest
         .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
 }
 
-pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req).await?;
     let id = |r: &types::TaskResponse| !r.data.task_id.is_nil();
     let response = match req.effective_resolution() {
@@ -161,7 +212,7 @@ pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, 
     decode(response.map(|r| r.data))
 }
 
-pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     decode(
         call(P, client.get_seedance_2_mini_task().task_id(id).send())
             .await
@@ -170,7 +221,7 @@ pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
 }
 
 /// All tasks, or those of one resolution.
-pub(crate) async fn list(
+async fn list(
     client: &Client,
     resolution: Option<Resolution>,
 ) -> Result<Vec<Task>, Error> {
@@ -239,7 +290,7 @@ fn from_detail(detail: types::TaskDetail) -> Task {
         status,
         video_urls: generated.clone(),
         error: None,
-        raw: RawTask::Magnific(detail),
+        raw: RawTask::Magnific(Raw::Detail(detail)),
     }
 }
 
@@ -257,7 +308,7 @@ fn from_listed(task: types::Task) -> Task {
         status,
         video_urls: Vec::new(),
         error: None,
-        raw: RawTask::MagnificListed(task),
+        raw: RawTask::Magnific(Raw::Listed(task)),
     }
 }
 

@@ -1,11 +1,9 @@
-//! The three providers, and how a provider-neutral request maps onto each:
-//! one file per provider holds its rules, its generated body, and how its
-//! answers become a [`Task`]. This file holds what they share: dispatch, and
-//! turning the generated clients' errors into [`Error`]s that keep the raw body.
-
-mod anyfast;
-mod magnific;
-mod powertokens;
+//! The providers, and how a provider-neutral request maps onto each: one
+//! file per provider implements [`Api`] (its facts, its rules, its generated
+//! body, and how its answers become a [`Task`]). This file holds what they
+//! share: the trait, the dispatch made from the provider table (so a new
+//! provider is a compile error in no file but its own), and turning the
+//! generated clients' errors into [`Error`]s that keep the raw body.
 
 use std::fmt;
 use std::future::Future;
@@ -24,12 +22,13 @@ pub use crate::provider::{Auth, Provider, ProviderSpec, VideoSource};
 use crate::{AspectRatio, Error, RequestContext, Resolution, Task, VideoRequest};
 
 impl Provider {
-    /// This provider's facts, from its own file: the one registration.
-    pub fn spec(self) -> &'static ProviderSpec {
-        match self {
-            Provider::Magnific => &magnific::SPEC,
-            Provider::Anyfast => &anyfast::SPEC,
-            Provider::Powertokens => &powertokens::SPEC,
+    /// Every provider's name, for messages: `magnific, anyfast or powertokens`.
+    pub(crate) fn names() -> String {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        match names.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         }
     }
 
@@ -88,39 +87,172 @@ impl FromStr for Provider {
             .ok_or_else(|| {
                 Error::validation(
                     "provider",
-                    format!("unknown provider `{s}`: expected magnific, anyfast or powertokens"),
+                    format!("unknown provider `{s}`: expected {}", Provider::names()),
                 )
             })
     }
 }
 
-impl VideoRequest {
-    /// Checks the request against `provider`'s rules; `Ok` means it can be sent.
-    pub fn validate(&self, provider: Provider) -> Result<(), Error> {
-        self.check_common()?;
-        match provider {
-            Provider::Magnific => magnific::validate(self),
-            Provider::Anyfast => anyfast::validate(self),
-            Provider::Powertokens => powertokens::validate(self),
-        }
+/// What one provider's file implements: everything the client needs to know
+/// of it, and nothing shared.
+pub(crate) trait Api {
+    /// Which provider this is.
+    const PROVIDER: Provider;
+    /// Its facts.
+    const SPEC: ProviderSpec;
+    /// Its generated client(s), as a [`crate::Client`] keeps them.
+    type Clients: fmt::Debug + Clone + Send + Sync;
+    /// The generated create body.
+    type Body: serde::Serialize;
+
+    /// The clients for `base_url`: `api` for API calls, `download` (a
+    /// read-idle timeout, no total timeout) for anything that streams video.
+    fn clients(
+        base_url: &str,
+        api: reqwest::Client,
+        download: reqwest::Client,
+        context: RequestContext,
+    ) -> Self::Clients;
+
+    /// The provider's own rules, after the common ones.
+    fn validate(req: &VideoRequest) -> Result<(), Error>;
+
+    /// The generated body for `req` (which has passed [`Api::validate`]).
+    async fn body(req: &VideoRequest) -> Result<Self::Body, Error>;
+
+    /// Creates the task.
+    async fn create(clients: &Self::Clients, req: &VideoRequest) -> Result<Task, Error>;
+
+    /// Reads one task.
+    async fn get(clients: &Self::Clients, id: &str) -> Result<Task, Error>;
+
+    /// Lists tasks (of one resolution), where the provider can
+    /// ([`ProviderSpec::lists_tasks`]).
+    async fn list(
+        _clients: &Self::Clients,
+        _resolution: Option<Resolution>,
+    ) -> Result<Vec<Task>, Error> {
+        Err(Error::unsupported(Self::PROVIDER, "listing tasks"))
+    }
+
+    /// Where a finished task's video is read from: by default its first
+    /// result URL.
+    async fn video(_clients: &Self::Clients, task: &Task) -> Result<Video, Error> {
+        result_url(task)
     }
 }
 
-/// The JSON body `req` becomes for `provider`, after validation; what
-/// [`Client::submit`](crate::Client::submit) would send.
-pub async fn request_body(provider: Provider, req: &VideoRequest) -> Result<Value, Error> {
-    req.validate(provider)?;
-    let value = match provider {
-        Provider::Magnific => serde_json::to_value(magnific::body(req).await?),
-        Provider::Anyfast => serde_json::to_value(anyfast::body(req).await?),
-        Provider::Powertokens => serde_json::to_value(powertokens::body(req)?),
-    };
-    value.map_err(|e| Error::Decode {
-        status: None,
-        reason: e.to_string(),
-        body: String::new(),
-    })
+/// A finished task's first result URL.
+fn result_url(task: &Task) -> Result<Video, Error> {
+    let url = task
+        .video_urls
+        .first()
+        .ok_or_else(|| Error::validation("task", format!("{} has no video URL", task.id)))?;
+    reqwest::Url::parse(url)
+        .map(Video::Url)
+        .map_err(|e| Error::validation("task", format!("video URL `{url}`: {e}")))
 }
+
+/// Declares each provider's module, and dispatches to its [`Api`].
+macro_rules! dispatch {
+    ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
+        $(mod $module;)*
+
+        /// Each provider's own values a [`Task`] is made from (see
+        /// [`RawTask`](crate::RawTask)), named after the provider.
+        pub mod raw {
+            $(pub use super::$module::Raw as $variant;)*
+        }
+
+        impl Provider {
+            /// This provider's facts, from its own file.
+            pub fn spec(self) -> &'static ProviderSpec {
+                match self {
+                    $(Provider::$variant => &<$module::$variant as Api>::SPEC,)*
+                }
+            }
+        }
+
+        impl VideoRequest {
+            /// Checks the request against `provider`'s rules; `Ok` means it can be sent.
+            pub fn validate(&self, provider: Provider) -> Result<(), Error> {
+                self.check_common()?;
+                match provider {
+                    $(Provider::$variant => <$module::$variant as Api>::validate(self),)*
+                }
+            }
+        }
+
+        /// The JSON body `req` becomes for `provider`, after validation; what
+        /// [`Client::submit`](crate::Client::submit) would send.
+        pub async fn request_body(provider: Provider, req: &VideoRequest) -> Result<Value, Error> {
+            req.validate(provider)?;
+            let value = match provider {
+                $(Provider::$variant => serde_json::to_value(<$module::$variant as Api>::body(req).await?),)*
+            };
+            value.map_err(|e| Error::Decode {
+                status: None,
+                reason: e.to_string(),
+                body: String::new(),
+            })
+        }
+
+        /// One provider's generated client(s).
+        #[derive(Debug, Clone)]
+        pub(crate) enum Backend {
+            $($variant(<$module::$variant as Api>::Clients),)*
+        }
+
+        impl Backend {
+            pub(crate) fn new(
+                provider: Provider,
+                base_url: &str,
+                api: reqwest::Client,
+                download: reqwest::Client,
+                context: RequestContext,
+            ) -> Self {
+                match provider {
+                    $(Provider::$variant => Backend::$variant(
+                        <$module::$variant as Api>::clients(base_url, api, download, context),
+                    ),)*
+                }
+            }
+
+            pub(crate) async fn create(&self, req: &VideoRequest) -> Result<Task, Error> {
+                match self {
+                    $(Backend::$variant(c) => <$module::$variant as Api>::create(c, req).await,)*
+                }
+            }
+
+            pub(crate) async fn get(&self, id: &str) -> Result<Task, Error> {
+                if id.is_empty() || id.contains('/') {
+                    return Err(Error::validation(
+                        "task id",
+                        format!("`{id}` is empty or contains `/`"),
+                    ));
+                }
+                match self {
+                    $(Backend::$variant(c) => <$module::$variant as Api>::get(c, id).await,)*
+                }
+            }
+
+            pub(crate) async fn list(&self, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
+                match self {
+                    $(Backend::$variant(c) => <$module::$variant as Api>::list(c, resolution).await,)*
+                }
+            }
+
+            /// Where a finished task's video is read from: its result URL, or the
+            /// provider's content endpoint, as each provider's [`ProviderSpec`] says.
+            pub(crate) async fn video(&self, task: &Task) -> Result<Video, Error> {
+                match self {
+                    $(Backend::$variant(c) => <$module::$variant as Api>::video(c, task).await,)*
+                }
+            }
+        }
+    };
+}
+for_each_provider!(dispatch);
 
 /// `Err` naming the provider's ratios unless the request's ratio is one of them.
 fn check_aspect_ratio(
@@ -160,104 +292,12 @@ fn require_absent(provider: Provider, absent: bool, feature: &str) -> Result<(),
     }
 }
 
-/// One provider's generated client.
-#[derive(Debug, Clone)]
-pub(crate) enum Backend {
-    Magnific(crate::magnific::Client),
-    Anyfast(crate::anyfast::Client),
-    /// Two clients over one document: API calls, and `/content`, which streams
-    /// the video and so runs on the download connection settings (a read-idle
-    /// timeout, no total timeout).
-    Powertokens(Box<PowertokensClients>),
-}
-
 /// Where a finished task's video is read from.
 pub(crate) enum Video {
     /// A URL to GET (redirects followed by hand, the key kept at home).
     Url(reqwest::Url),
     /// A stream already answered by the provider's content endpoint.
     Stream(progenitor_client::ResponseValue<progenitor_client::ByteStream>),
-}
-
-/// Powertokens' API client and its content (download) client.
-#[derive(Debug, Clone)]
-pub(crate) struct PowertokensClients {
-    api: crate::powertokens::Client,
-    content: crate::powertokens::Client,
-}
-
-impl Backend {
-    pub(crate) fn new(
-        provider: Provider,
-        base_url: &str,
-        api: reqwest::Client,
-        download: reqwest::Client,
-        context: RequestContext,
-    ) -> Self {
-        match provider {
-            Provider::Magnific => Backend::Magnific(crate::magnific::Client::new_with_client(
-                base_url, api, context,
-            )),
-            Provider::Anyfast => Backend::Anyfast(crate::anyfast::Client::new_with_client(
-                base_url, api, context,
-            )),
-            Provider::Powertokens => Backend::Powertokens(Box::new(PowertokensClients {
-                api: crate::powertokens::Client::new_with_client(base_url, api, context.clone()),
-                content: crate::powertokens::Client::new_with_client(base_url, download, context),
-            })),
-        }
-    }
-
-    pub(crate) async fn create(&self, req: &VideoRequest) -> Result<Task, Error> {
-        match self {
-            Backend::Magnific(c) => magnific::create(c, req).await,
-            Backend::Anyfast(c) => anyfast::create(c, req).await,
-            Backend::Powertokens(c) => powertokens::create(&c.api, req).await,
-        }
-    }
-
-    pub(crate) async fn get(&self, id: &str) -> Result<Task, Error> {
-        if id.is_empty() || id.contains('/') {
-            return Err(Error::validation(
-                "task id",
-                format!("`{id}` is empty or contains `/`"),
-            ));
-        }
-        match self {
-            Backend::Magnific(c) => magnific::get(c, id).await,
-            Backend::Anyfast(c) => anyfast::get(c, id).await,
-            Backend::Powertokens(c) => powertokens::get(&c.api, id).await,
-        }
-    }
-
-    pub(crate) async fn list(&self, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
-        match self {
-            Backend::Magnific(c) => magnific::list(c, resolution).await,
-            Backend::Anyfast(_) => Err(Error::unsupported(Provider::Anyfast, "listing tasks")),
-            Backend::Powertokens(_) => {
-                Err(Error::unsupported(Provider::Powertokens, "listing tasks"))
-            }
-        }
-    }
-
-    /// Where a finished task's video is read from: its result URL, or the
-    /// provider's content endpoint, as each provider's [`ProviderSpec`] says.
-    pub(crate) async fn video(&self, task: &Task) -> Result<Video, Error> {
-        let url = || {
-            let url = task.video_urls.first().ok_or_else(|| {
-                Error::validation("task", format!("{} has no video URL", task.id))
-            })?;
-            reqwest::Url::parse(url)
-                .map(Video::Url)
-                .map_err(|e| Error::validation("task", format!("video URL `{url}`: {e}")))
-        };
-        match self {
-            Backend::Magnific(_) | Backend::Anyfast(_) => url(),
-            Backend::Powertokens(c) => powertokens::content(&c.content, &task.id)
-                .await
-                .map(Video::Stream),
-        }
-    }
 }
 
 /// Runs one generated call, keeping the raw body of an error response.

@@ -5,18 +5,80 @@ use serde_json::Value;
 
 use super::{
     call, call_with_headers, check_aspect_ratio, create_call, named, require_absent,
-    task_from_json, GATEWAY_RATIOS,
+    task_from_json, Api, Video, GATEWAY_RATIOS,
 };
 use crate::powertokens::{types, ByteStream, Client, ResponseValue};
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
-use crate::{Error, Provider, Task, TaskStatus, VideoRequest};
+use crate::{Error, Provider, RequestContext, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Powertokens;
 
+/// Powertokens, as the client speaks to it.
+pub(crate) struct Powertokens;
+
+/// Two clients over one document: API calls, and `/content`, which streams
+/// the video and so runs on the download connection settings (a read-idle
+/// timeout, no total timeout).
+#[derive(Debug, Clone)]
+pub(crate) struct Clients {
+    api: Client,
+    content: Client,
+}
+
+impl Api for Powertokens {
+    const PROVIDER: Provider = P;
+    const SPEC: ProviderSpec = SPEC;
+    type Clients = Box<Clients>;
+    type Body = types::ImageToVideoRequest;
+
+    fn clients(
+        base_url: &str,
+        api: reqwest::Client,
+        download: reqwest::Client,
+        context: RequestContext,
+    ) -> Box<Clients> {
+        Box::new(Clients {
+            api: Client::new_with_client(base_url, api, context.clone()),
+            content: Client::new_with_client(base_url, download, context),
+        })
+    }
+
+    fn validate(req: &VideoRequest) -> Result<(), Error> {
+        validate(req)
+    }
+
+    async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
+        body(req)
+    }
+
+    async fn create(clients: &Box<Clients>, req: &VideoRequest) -> Result<Task, Error> {
+        create(&clients.api, req).await
+    }
+
+    async fn get(clients: &Box<Clients>, id: &str) -> Result<Task, Error> {
+        get(&clients.api, id).await
+    }
+
+    /// The video streams from the content endpoint.
+    async fn video(clients: &Box<Clients>, task: &Task) -> Result<Video, Error> {
+        content(&clients.content, &task.id).await.map(Video::Stream)
+    }
+}
+
+/// The values a Powertokens task is made from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Raw {
+    /// A create's answer.
+    Created(types::VideoTaskCreated),
+    /// The video object a get answers.
+    Video(types::VideoObject),
+}
+
 /// Powertokens' facts.
-pub(crate) const SPEC: ProviderSpec = ProviderSpec {
+const SPEC: ProviderSpec = ProviderSpec {
     name: "powertokens",
     key_env_var: "POWERTOKENS_API_KEY",
     base_url: "https://api.powertokens.ai",
@@ -34,7 +96,7 @@ pub(crate) const SPEC: ProviderSpec = ProviderSpec {
 const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
 
 /// Powertokens' rules.
-pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
+fn validate(req: &VideoRequest) -> Result<(), Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -109,7 +171,7 @@ pub(crate) fn validate(req: &VideoRequest) -> Result<(), Error> {
 }
 
 /// The generated body for `req` (which has passed [`validate`]).
-pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
+fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
     // Every field, so a new one is a compile error here until decided.
     let VideoRequest {
         prompt,
@@ -178,7 +240,7 @@ pub(crate) fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Err
         .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
 }
 
-pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
     let body = body(req)?;
     let created = create_call(
         P,
@@ -189,7 +251,7 @@ pub(crate) async fn create(client: &Client, req: &VideoRequest) -> Result<Task, 
     Ok(from_created(created))
 }
 
-pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+async fn get(client: &Client, id: &str) -> Result<Task, Error> {
     match call(P, client.get_video_task().task_id(id).send()).await {
         Ok(video) => Ok(from_video(video)),
         Err(e) => task_from_json(e, |v| {
@@ -201,7 +263,7 @@ pub(crate) async fn get(client: &Client, id: &str) -> Result<Task, Error> {
 }
 
 /// The finished video's bytes, streamed from `/v1/videos/{id}/content`.
-pub(crate) async fn content(client: &Client, id: &str) -> Result<ResponseValue<ByteStream>, Error> {
+async fn content(client: &Client, id: &str) -> Result<ResponseValue<ByteStream>, Error> {
     call_with_headers(P, client.get_video_content().task_id(id).send()).await
 }
 
@@ -223,7 +285,7 @@ fn from_created(created: types::VideoTaskCreated) -> Task {
         progress: progress.map(|p| p.clamp(0, 100) as u8),
         video_urls: Vec::new(),
         error: None,
-        raw: RawTask::PowertokensCreated(created),
+        raw: RawTask::Powertokens(Raw::Created(created)),
     }
 }
 
@@ -269,7 +331,7 @@ fn from_video(video: types::VideoObject) -> Task {
         progress: progress.map(|p| p.clamp(0, 100) as u8),
         video_urls: url.map(String::from).into_iter().collect(),
         error: error.as_ref().and_then(|e| e.message.clone()),
-        raw: RawTask::Powertokens(video),
+        raw: RawTask::Powertokens(Raw::Video(video)),
     }
 }
 

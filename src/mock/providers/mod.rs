@@ -3,13 +3,9 @@
 //! task ids, what a create stores and answers, and how it renders a task in
 //! its own vocabulary. The engine does the rest the same way for all three.
 //!
-//! [`Behaviour`] is the one list of what a provider must decide, and [`of`]
-//! the one place that names the providers: adding one makes the compiler ask
-//! for every answer.
-
-mod anyfast;
-mod magnific;
-mod powertokens;
+//! [`Behaviour`] is the one list of what a provider must decide; [`of`] is
+//! made from the provider table, so adding a provider makes the compiler ask
+//! for its file, and the file for every answer.
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -92,14 +88,19 @@ pub(crate) trait Behaviour: Sync {
     fn announcement(&self, task: &TaskRecord, phase: Phase) -> Option<Value>;
 }
 
-/// The behaviour of `provider`.
-pub(crate) fn of(provider: Provider) -> &'static dyn Behaviour {
-    match provider {
-        Provider::Magnific => &magnific::Magnific,
-        Provider::Anyfast => &anyfast::Anyfast,
-        Provider::Powertokens => &powertokens::Powertokens,
-    }
+macro_rules! behaviours {
+    ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
+        $(mod $module;)*
+
+        /// The behaviour of `provider`: the unit struct its file names after it.
+        pub(crate) fn of(provider: Provider) -> &'static dyn Behaviour {
+            match provider {
+                $(Provider::$variant => &$module::$variant,)*
+            }
+        }
+    };
 }
+for_each_provider!(behaviours);
 
 /// The video object Anyfast and Powertokens both answer a create with
 /// (fields in the order the answer has always had them).
