@@ -157,6 +157,45 @@ impl From<&str> for Media {
     }
 }
 
+/// The ledger's form: a URL as written; anything local as its digest
+/// (`sha256`, `bytes`), never its content, with the path it was read from
+/// and a `data:` URI as its digest and length. What a job is, and what the
+/// journal records of it.
+impl serde::Serialize for Media {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(None)?;
+        match self {
+            Media::Url(url) if url.starts_with("data:") => {
+                map.serialize_entry("data_uri_sha256", &crate::hash::sha256_hex(url.as_bytes()))?;
+                map.serialize_entry("chars", &url.len())?;
+            }
+            Media::Url(url) => map.serialize_entry("url", url)?,
+            Media::Bytes { data, mime } => {
+                map.serialize_entry("sha256", &crate::hash::sha256_hex(data))?;
+                map.serialize_entry("bytes", &data.len())?;
+                map.serialize_entry("mime", mime)?;
+            }
+            Media::Path(path) => {
+                map.serialize_entry("path", &path.to_string_lossy())?;
+                if let Ok(data) = std::fs::read(path) {
+                    map.serialize_entry("sha256", &crate::hash::sha256_hex(&data))?;
+                    map.serialize_entry("bytes", &data.len())?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A string, as `--image` and a batch file's `"image"` take it: a URL
+/// (`http(s)://`, `data:`, `asset://`) or a local path.
+impl<'de> serde::Deserialize<'de> for Media {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Media::from)
+    }
+}
+
 impl From<String> for Media {
     fn from(s: String) -> Self {
         Media::from(s.as_str())

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Deserialize as _;
+
 use crate::{Error, Media};
 
 /// Output resolution. Magnific picks its endpoint by it; the others send it.
@@ -54,6 +56,27 @@ impl FromStr for Resolution {
         }
     }
 }
+
+/// Serialises as the wire form (`as_str`); deserialises through `FromStr`,
+/// whose reason is the error.
+macro_rules! serde_as_str {
+    ($($ty:ty),*) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse()
+                    .map_err(|e: Error| serde::de::Error::custom(e.into_reason()))
+            }
+        }
+    )*};
+}
+serde_as_str!(Resolution, AspectRatio);
 
 /// Output aspect ratio: the seven named ratios, or `Adaptive` (the model
 /// picks from the input; Anyfast and Powertokens only).
@@ -145,20 +168,32 @@ impl FromStr for AspectRatio {
 /// and the chained setters; [`Client::submit`](crate::Client::submit) checks
 /// it against the provider's rules before sending, and a field the provider
 /// lacks is an [`Error::Unsupported`], never silently dropped.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// It is data: serialised, local media are digests (the form the ledger
+/// records, and a job's identity is made of); deserialised, it is what a
+/// batch line holds, with media as URLs or paths. A field added later must
+/// be `skip_serializing_if = "Option::is_none"`, so that requests without
+/// it keep their identity (`job_keys_are_pinned…` fails otherwise).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct VideoRequest {
     /// Text describing the video (Magnific: required, at most 2000 characters).
     pub prompt: Option<String>,
-    /// Image the video starts from.
+    /// Image the video starts from (`image` in a batch file, as `--image`).
+    #[serde(alias = "image")]
     pub first_frame: Option<Media>,
-    /// Image the video ends on; needs `first_frame`.
+    /// Image the video ends on; needs `first_frame` (`image_end`).
+    #[serde(alias = "image_end")]
     pub last_frame: Option<Media>,
-    /// Reference images (Anyfast: up to 9).
+    /// Reference images (Anyfast: up to 9; `reference_image`, one or a list).
+    #[serde(alias = "reference_image", deserialize_with = "one_or_many")]
     pub reference_images: Vec<Media>,
-    /// Reference videos (Anyfast: up to 3).
+    /// Reference videos (Anyfast: up to 3; `reference_video`, one or a list).
+    #[serde(alias = "reference_video", deserialize_with = "one_or_many")]
     pub reference_videos: Vec<Media>,
-    /// Reference audio clips (Anyfast: up to 3, with an image or video).
+    /// Reference audio clips (Anyfast: up to 3, with an image or video; one or a list).
+    #[serde(deserialize_with = "one_or_many")]
     pub reference_audio: Vec<Media>,
     /// 480p or 720p.
     pub resolution: Option<Resolution>,
@@ -184,6 +219,24 @@ pub struct VideoRequest {
     pub return_last_frame: Option<bool>,
     /// End-user id for compliance checks, at most 64 characters (Powertokens).
     pub safety_identifier: Option<String>,
+}
+
+/// One value, or a list of them.
+pub(crate) fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::Many(list) => list,
+        OneOrMany::One(one) => vec![one],
+    })
 }
 
 macro_rules! setters {
@@ -260,6 +313,36 @@ impl VideoRequest {
     pub fn web_search(mut self, on: bool) -> Self {
         self.web_search = on;
         self
+    }
+
+    /// The request as the journal keeps it: its serialised form (local
+    /// media as digests, never inline), as compact JSON with sorted keys.
+    pub(crate) fn record(&self) -> String {
+        serde_json::to_value(self)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// What a job is: [`VideoRequest::record`] without the paths of local
+    /// files, whose content (the digest) is what counts, wherever the batch
+    /// was run from.
+    pub(crate) fn identity(&self) -> String {
+        /// Drops `path` beside a digest, wherever it is.
+        fn without_paths(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if map.contains_key("sha256") {
+                        map.remove("path");
+                    }
+                    map.values_mut().for_each(without_paths);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(without_paths),
+                _ => {}
+            }
+        }
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        without_paths(&mut value);
+        value.to_string()
     }
 
     /// The resolution that will be used: the one set, or 720p.

@@ -31,10 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::download::Downloaded;
-use crate::{Error, Media, Provider, Task, VideoRequest};
+use crate::{Error, Provider, Task, VideoRequest};
 
 mod ledger;
 pub(crate) mod owner;
@@ -602,7 +602,7 @@ impl Journal {
     /// closed (`superseded_by`), so the key keeps one current row.
     pub(crate) fn claim(&self, job: &NewJob<'_>, replace: Replace) -> Result<Claim, Error> {
         self.may_write()?;
-        let request = request_record(job.request).to_string();
+        let request = job.request.record();
         self.store.claim(job, &request, replace)
     }
 
@@ -623,7 +623,7 @@ impl Journal {
             };
         }
         self.may_write()?;
-        let request = request_record(job.request).to_string();
+        let request = job.request.record();
         self.store.insert(job, &request)
     }
 
@@ -815,97 +815,15 @@ pub(crate) struct Replace {
     pub(crate) failed: bool,
 }
 
-/// The request as the journal keeps it: every field, with no key (requests
-/// hold none) and local media as a digest, never inline.
-pub(crate) fn request_record(req: &VideoRequest) -> Value {
-    record(req, true)
-}
-
-/// The request as a job's identity sees it: [`request_record`] without the
-/// paths of local files, whose content (a digest) is what counts, wherever
-/// the batch was run from.
-pub(crate) fn identity_record(req: &VideoRequest) -> Value {
-    record(req, false)
-}
-
-fn record(req: &VideoRequest, with_paths: bool) -> Value {
-    let media_record = |m: &Media| media_record(m, with_paths);
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution,
-        duration,
-        aspect_ratio,
-        seed,
-        camera_fixed,
-        audio,
-        watermark,
-        safety_checker,
-        webhook_url,
-        web_search,
-        return_last_frame,
-        safety_identifier,
-    } = req;
-    let list = |m: &[Media]| m.iter().map(media_record).collect::<Vec<_>>();
-    json!({
-        "prompt": prompt,
-        "first_frame": first_frame.as_ref().map(media_record),
-        "last_frame": last_frame.as_ref().map(media_record),
-        "reference_images": list(reference_images),
-        "reference_videos": list(reference_videos),
-        "reference_audio": list(reference_audio),
-        "resolution": resolution.map(|r| r.as_str()),
-        "duration": duration,
-        "aspect_ratio": aspect_ratio.map(|r| r.as_str()),
-        "seed": seed,
-        "camera_fixed": camera_fixed,
-        "audio": audio,
-        "watermark": watermark,
-        "safety_checker": safety_checker,
-        "webhook_url": webhook_url,
-        "web_search": web_search,
-        "return_last_frame": return_last_frame,
-        "safety_identifier": safety_identifier,
-    })
-}
-
-fn hex_sha256(data: &[u8]) -> String {
-    crate::hash::sha256_hex(data)
-}
-
-fn media_record(media: &Media, with_path: bool) -> Value {
-    match media {
-        Media::Url(url) if url.starts_with("data:") => {
-            json!({ "data_uri_sha256": hex_sha256(url.as_bytes()), "chars": url.len() })
-        }
-        Media::Url(url) => json!({ "url": url }),
-        Media::Bytes { data, mime } => {
-            json!({ "sha256": hex_sha256(data), "bytes": data.len(), "mime": mime })
-        }
-        Media::Path(path) => match std::fs::read(path) {
-            Ok(data) if with_path => json!({
-                "path": path.to_string_lossy(),
-                "sha256": hex_sha256(&data),
-                "bytes": data.len(),
-            }),
-            Ok(data) => json!({ "sha256": hex_sha256(&data), "bytes": data.len() }),
-            Err(_) => json!({ "path": path.to_string_lossy() }),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn local_media_is_recorded_as_a_digest_never_inline() {
-        let req = VideoRequest::new("x").first_frame(Media::bytes(vec![7u8; 1000], "image/png"));
-        let v = request_record(&req);
+        let req =
+            VideoRequest::new("x").first_frame(crate::Media::bytes(vec![7u8; 1000], "image/png"));
+        let v: Value = serde_json::from_str(&req.record()).unwrap();
         assert_eq!(v["first_frame"]["bytes"], 1000);
         assert_eq!(v["first_frame"]["sha256"].as_str().unwrap().len(), 64);
         assert!(!v.to_string().contains("BwcH"), "no base64 of the bytes");
