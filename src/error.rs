@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-use crate::{Provider, Task};
+use crate::{Provider, RequestField, Task};
 
 /// The most of an error response's body that is kept (in [`Error::Api`],
 /// [`Error::Unauthorized`] and [`Error::Decode`]); the rest is not read.
@@ -25,6 +25,60 @@ pub(crate) fn excerpt(text: &str) -> String {
     match text.char_indices().nth(EXCERPT) {
         None => text.to_string(),
         Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+    }
+}
+
+/// What a [`Error::Validation`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Field {
+    /// A field of the request.
+    Request(RequestField),
+    /// Anything else, by name: a header, a task id, an option, or a batch
+    /// line's key as the file wrote it (`line 3: image`).
+    Named(String),
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::Request(field) => field.fmt(f),
+            Field::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+impl From<RequestField> for Field {
+    fn from(field: RequestField) -> Self {
+        Field::Request(field)
+    }
+}
+
+impl From<&str> for Field {
+    fn from(name: &str) -> Self {
+        Field::Named(name.to_string())
+    }
+}
+
+impl From<String> for Field {
+    fn from(name: String) -> Self {
+        Field::Named(name)
+    }
+}
+
+impl From<&String> for Field {
+    fn from(name: &String) -> Self {
+        Field::Named(name.clone())
+    }
+}
+
+impl PartialEq<&str> for Field {
+    /// Whether it is named `name` ([`RequestField::name`] for a request field).
+    fn eq(&self, name: &&str) -> bool {
+        match self {
+            Field::Request(field) => field.name() == *name,
+            Field::Named(own) => own == name,
+        }
     }
 }
 
@@ -49,8 +103,8 @@ pub enum Error {
     /// A request field breaks a rule of the target provider; nothing was sent.
     #[error("invalid `{field}`: {reason}")]
     Validation {
-        /// The field, as named on [`VideoRequest`](crate::VideoRequest).
-        field: String,
+        /// The field: one of the request's, or another by name.
+        field: Field,
         /// The rule it breaks.
         reason: String,
     },
@@ -62,6 +116,8 @@ pub enum Error {
         provider: Provider,
         /// What was asked for.
         feature: String,
+        /// The request field that asks for it, when one does.
+        field: Option<RequestField>,
     },
 
     /// The server answered with an error status (whatever its body was).
@@ -222,7 +278,7 @@ fn fmt_params(params: &[InvalidParam]) -> String {
 }
 
 impl Error {
-    pub(crate) fn validation(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn validation(field: impl Into<Field>, reason: impl Into<String>) -> Self {
         Error::Validation {
             field: field.into(),
             reason: reason.into(),
@@ -233,6 +289,25 @@ impl Error {
         Error::Unsupported {
             provider,
             feature: feature.into(),
+            field: None,
+        }
+    }
+
+    /// The provider lacks what `field` asks for, said as `feature` (or as
+    /// the field's name in backquotes, when `feature` is empty).
+    pub(crate) fn unsupported_field(
+        provider: Provider,
+        field: RequestField,
+        feature: &str,
+    ) -> Self {
+        Error::Unsupported {
+            provider,
+            feature: if feature.is_empty() {
+                format!("`{}`", field.name())
+            } else {
+                feature.to_string()
+            },
+            field: Some(field),
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use crate::Error;
+use crate::{Error, RequestField};
 
 /// An image, video or audio input.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl Media {
 
     /// Checks what can be checked without sending: a URL is absolute, a file
     /// exists and is a file, and local content is within `max_bytes`.
-    pub(crate) fn check(&self, field: &str, max_bytes: Option<u64>) -> Result<(), Error> {
+    pub(crate) fn check(&self, field: RequestField, max_bytes: Option<u64>) -> Result<(), Error> {
         let size = match self {
             Media::Url(u) => {
                 let ok = ["http://", "https://", "data:", "asset://"]
@@ -107,7 +107,7 @@ impl Media {
     }
 
     /// The content and MIME type of local media; `None` for a URL.
-    pub(crate) async fn load(&self, field: &str) -> Result<Option<(Bytes, String)>, Error> {
+    pub(crate) async fn load(&self, field: RequestField) -> Result<Option<(Bytes, String)>, Error> {
         match self {
             Media::Url(_) => Ok(None),
             Media::Bytes { data, mime } => Ok(Some((data.clone(), mime.clone()))),
@@ -122,7 +122,7 @@ impl Media {
     }
 
     /// A URL as given, or local content as plain base64 (Magnific's form).
-    pub(crate) async fn to_url_or_base64(&self, field: &str) -> Result<String, Error> {
+    pub(crate) async fn to_url_or_base64(&self, field: RequestField) -> Result<String, Error> {
         match (self, self.load(field).await?) {
             (Media::Url(u), _) => Ok(u.clone()),
             (_, Some((data, _))) => Ok(base64::engine::general_purpose::STANDARD.encode(&data)),
@@ -131,7 +131,7 @@ impl Media {
     }
 
     /// A URL as given, or local content as a `data:` URI (Anyfast's form).
-    pub(crate) async fn to_url_or_data_uri(&self, field: &str) -> Result<String, Error> {
+    pub(crate) async fn to_url_or_data_uri(&self, field: RequestField) -> Result<String, Error> {
         match (self, self.load(field).await?) {
             (Media::Url(u), _) => Ok(u.clone()),
             (_, Some((data, mime))) => Ok(format!(
@@ -273,9 +273,14 @@ mod tests {
     #[tokio::test]
     async fn local_bytes_encode_as_base64_or_data_uri() {
         let m = Media::bytes(&b"hi"[..], "image/png");
-        assert_eq!(m.to_url_or_base64("image").await.unwrap(), "aGk=");
         assert_eq!(
-            m.to_url_or_data_uri("image").await.unwrap(),
+            m.to_url_or_base64(RequestField::FirstFrame).await.unwrap(),
+            "aGk="
+        );
+        assert_eq!(
+            m.to_url_or_data_uri(RequestField::FirstFrame)
+                .await
+                .unwrap(),
             "data:image/png;base64,aGk="
         );
     }
@@ -283,7 +288,7 @@ mod tests {
     #[test]
     fn checks_name_the_field_and_the_rule() {
         let err = Media::path("/nonexistent/first.png")
-            .check("first_frame", None)
+            .check(RequestField::FirstFrame, None)
             .unwrap_err();
         assert!(
             err.to_string()
@@ -291,9 +296,11 @@ mod tests {
             "{err}"
         );
         let err = Media::bytes(vec![0u8; 11], "image/png")
-            .check("reference_images", Some(10))
+            .check(RequestField::ReferenceImages, Some(10))
             .unwrap_err();
         assert!(err.to_string().contains("is 11 bytes"), "{err}");
-        assert!(Media::url("ftp://x").check("first_frame", None).is_err());
+        assert!(Media::url("ftp://x")
+            .check(RequestField::FirstFrame, None)
+            .is_err());
     }
 }

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Deserialize as _;
-
 use crate::{Error, Media};
 
 /// Output resolution. Magnific picks its endpoint by it; the others send it.
@@ -50,7 +48,7 @@ impl FromStr for Resolution {
             "480p" | "480" => Ok(Resolution::P480),
             "720p" | "720" => Ok(Resolution::P720),
             _ => Err(Error::validation(
-                "resolution",
+                RequestField::Resolution,
                 format!("`{s}` is not one of 480p, 720p"),
             )),
         }
@@ -157,7 +155,7 @@ impl FromStr for AspectRatio {
             .find(|r| r.as_str() == s || r.magnific_name() == Some(s))
             .ok_or_else(|| {
                 Error::validation(
-                    "aspect_ratio",
+                    RequestField::AspectRatio,
                     format!("`{s}` is not one of 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21, adaptive"),
                 )
             })
@@ -221,22 +219,168 @@ pub struct VideoRequest {
     pub safety_identifier: Option<String>,
 }
 
-/// One value, or a list of them.
+/// A field of [`VideoRequest`], as a validation error names it; the
+/// command line and a batch file each say it in their own words (`--image`,
+/// `line 3: image`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum RequestField {
+    Prompt,
+    FirstFrame,
+    LastFrame,
+    ReferenceImages,
+    ReferenceVideos,
+    ReferenceAudio,
+    Resolution,
+    Duration,
+    AspectRatio,
+    Seed,
+    CameraFixed,
+    Audio,
+    Watermark,
+    SafetyChecker,
+    WebhookUrl,
+    WebSearch,
+    ReturnLastFrame,
+    SafetyIdentifier,
+}
+
+impl RequestField {
+    /// Every field, in the request's order.
+    pub const ALL: &'static [RequestField] = &[
+        RequestField::Prompt,
+        RequestField::FirstFrame,
+        RequestField::LastFrame,
+        RequestField::ReferenceImages,
+        RequestField::ReferenceVideos,
+        RequestField::ReferenceAudio,
+        RequestField::Resolution,
+        RequestField::Duration,
+        RequestField::AspectRatio,
+        RequestField::Seed,
+        RequestField::CameraFixed,
+        RequestField::Audio,
+        RequestField::Watermark,
+        RequestField::SafetyChecker,
+        RequestField::WebhookUrl,
+        RequestField::WebSearch,
+        RequestField::ReturnLastFrame,
+        RequestField::SafetyIdentifier,
+    ];
+
+    /// Its name on [`VideoRequest`], which is also its serialised key.
+    pub fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    /// Every key it is read under: its name, then the names a batch file
+    /// has used for it (the `--image` flags' words).
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            RequestField::Prompt => &["prompt"],
+            RequestField::FirstFrame => &["first_frame", "image"],
+            RequestField::LastFrame => &["last_frame", "image_end"],
+            RequestField::ReferenceImages => &["reference_images", "reference_image"],
+            RequestField::ReferenceVideos => &["reference_videos", "reference_video"],
+            RequestField::ReferenceAudio => &["reference_audio"],
+            RequestField::Resolution => &["resolution"],
+            RequestField::Duration => &["duration"],
+            RequestField::AspectRatio => &["aspect_ratio"],
+            RequestField::Seed => &["seed"],
+            RequestField::CameraFixed => &["camera_fixed"],
+            RequestField::Audio => &["audio"],
+            RequestField::Watermark => &["watermark"],
+            RequestField::SafetyChecker => &["safety_checker"],
+            RequestField::WebhookUrl => &["webhook_url"],
+            RequestField::WebSearch => &["web_search"],
+            RequestField::ReturnLastFrame => &["return_last_frame"],
+            RequestField::SafetyIdentifier => &["safety_identifier"],
+        }
+    }
+}
+
+impl fmt::Display for RequestField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One value, or a list of them; an element's own error (`1080p is not
+/// one of 480p, 720p`) is the error.
 pub(crate) fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    use serde::de::{self, IntoDeserializer as _};
+
+    struct Visitor<T>(std::marker::PhantomData<T>);
+
+    macro_rules! one {
+        ($($visit:ident: $ty:ty),*) => {$(
+            fn $visit<E: de::Error>(self, v: $ty) -> Result<Vec<T>, E> {
+                T::deserialize(v.into_deserializer()).map(|one| vec![one])
+            }
+        )*};
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(list) => list,
-        OneOrMany::One(one) => vec![one],
-    })
+
+    impl<'de, T: serde::Deserialize<'de>> de::Visitor<'de> for Visitor<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a value or a list of values")
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(one) = seq.next_element()? {
+                out.push(one);
+            }
+            Ok(out)
+        }
+
+        one!(visit_str: &str, visit_string: String, visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64);
+    }
+
+    d.deserialize_any(Visitor(std::marker::PhantomData))
+}
+
+/// The keys a struct deriving `Deserialize` reads (its fields and their
+/// aliases), as the derive declares them: caught from the one call it makes
+/// to `deserialize_struct`.
+pub(crate) fn serde_keys<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Error as _};
+
+    struct Catch<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for Catch<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("caught"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut keys: &'static [&'static str] = &[];
+    let _ = T::deserialize(Catch(&mut keys));
+    keys
 }
 
 macro_rules! setters {
@@ -345,6 +489,37 @@ impl VideoRequest {
         value.to_string()
     }
 
+    /// Every media input, to adjust in place (a batch file's relative
+    /// paths, say). Every field, so a new one is a compile error here.
+    pub(crate) fn media_mut(&mut self) -> impl Iterator<Item = &mut Media> {
+        let VideoRequest {
+            prompt: _,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            resolution: _,
+            duration: _,
+            aspect_ratio: _,
+            seed: _,
+            camera_fixed: _,
+            audio: _,
+            watermark: _,
+            safety_checker: _,
+            webhook_url: _,
+            web_search: _,
+            return_last_frame: _,
+            safety_identifier: _,
+        } = self;
+        first_frame
+            .iter_mut()
+            .chain(last_frame.iter_mut())
+            .chain(reference_images.iter_mut())
+            .chain(reference_videos.iter_mut())
+            .chain(reference_audio.iter_mut())
+    }
+
     /// The resolution that will be used: the one set, or 720p.
     pub fn effective_resolution(&self) -> Resolution {
         self.resolution.unwrap_or_default()
@@ -356,28 +531,84 @@ impl VideoRequest {
         if let Some(seed) = self.seed {
             if !(-1..=4_294_967_295).contains(&seed) {
                 return Err(Error::validation(
-                    "seed",
+                    RequestField::Seed,
                     format!("{seed} is outside -1..=4294967295"),
                 ));
             }
         }
         if self.last_frame.is_some() && self.first_frame.is_none() {
-            return Err(Error::validation("last_frame", "needs a first_frame"));
+            return Err(Error::validation(
+                RequestField::LastFrame,
+                "needs a first_frame",
+            ));
         }
         if let Some(url) = &self.webhook_url {
             let parsed = reqwest::Url::parse(url).map_err(|e| {
-                Error::validation("webhook_url", format!("`{url}` is not a URL: {e}"))
+                Error::validation(
+                    RequestField::WebhookUrl,
+                    format!("`{url}` is not a URL: {e}"),
+                )
             })?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(Error::validation(
-                    "webhook_url",
+                    RequestField::WebhookUrl,
                     format!("`{url}` must be http or https"),
                 ));
             }
         }
         if self.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
-            return Err(Error::validation("prompt", "is empty"));
+            return Err(Error::validation(RequestField::Prompt, "is empty"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed fields are the request's own: the names (and the batch
+    /// names) they answer to are exactly the keys serde reads, so a field
+    /// added to `VideoRequest` without one fails here.
+    #[test]
+    fn the_typed_fields_are_the_requests_keys() {
+        let mut typed: Vec<&str> = RequestField::ALL
+            .iter()
+            .flat_map(|f| f.names().iter().copied())
+            .collect();
+        let mut read = serde_keys::<VideoRequest>().to_vec();
+        typed.sort_unstable();
+        read.sort_unstable();
+        assert_eq!(typed, read);
+        let serialised = serde_json::to_value(VideoRequest::default()).unwrap();
+        let names: Vec<&str> = RequestField::ALL.iter().map(|f| f.name()).collect();
+        let keys: Vec<&str> = serialised
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "serialised keys are the fields' names");
+    }
+
+    #[test]
+    fn a_request_reads_its_own_names_and_the_batch_ones() {
+        let by_batch: VideoRequest = serde_json::from_str(
+            r#"{"prompt": "p", "image": "a.png", "reference_image": "https://x/r.png", "duration": 5}"#,
+        )
+        .unwrap();
+        let by_library: VideoRequest = serde_json::from_str(
+            r#"{"prompt": "p", "first_frame": "a.png", "reference_images": ["https://x/r.png"], "duration": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(by_batch, by_library);
+        assert_eq!(by_batch.first_frame, Some(Media::path("a.png")));
+        let err = serde_json::from_str::<VideoRequest>(r#"{"resolution": "1080p"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("`1080p` is not one of 480p, 720p"),
+            "{err}"
+        );
     }
 }

@@ -28,7 +28,9 @@ pub use runner::{events, run, BatchEvent, BatchOptions, JobOutcome, OnEvent, REC
 use crate::hash::Sha256;
 use serde_json::{Map, Value};
 
-use crate::{AspectRatio, Error, Media, Provider, Resolution, VideoRequest};
+use serde::Deserialize as _;
+
+use crate::{AspectRatio, Error, Field, Media, Provider, Resolution, VideoRequest};
 
 /// One job of a batch: a line, or one variation of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,44 +52,65 @@ pub struct BatchJob {
     pub output: PathBuf,
 }
 
-/// The keys a line may have.
-const KEYS: &[&str] = &[
-    "prompt",
-    "provider",
-    "resolution",
-    "duration",
-    "aspect_ratio",
-    "seed",
-    "camera_fixed",
-    "image",
-    "image_end",
-    "reference_image",
-    "reference_video",
-    "reference_audio",
-    "audio",
-    "watermark",
-    "web_search",
-    "webhook_url",
-    "safety_checker",
-    "return_last_frame",
-    "safety_identifier",
-    "output",
-];
+/// A line's own keys: who runs the job, where it goes, and the three
+/// variations (each a value or a list).
+#[derive(Debug, serde::Deserialize)]
+struct Own {
+    provider: Option<Provider>,
+    output: Option<String>,
+    #[serde(default, deserialize_with = "variations")]
+    resolution: Option<Vec<Resolution>>,
+    #[serde(default, deserialize_with = "variations")]
+    duration: Option<Vec<i64>>,
+    #[serde(default, deserialize_with = "variations")]
+    aspect_ratio: Option<Vec<AspectRatio>>,
+}
 
-/// The batch key for a library field name, as a validation error names it.
-fn key_for_field(field: &str) -> &str {
-    match field {
-        "first_frame" => "image",
-        "last_frame" => "image_end",
-        "reference_images" => "reference_image",
-        "reference_videos" => "reference_video",
-        other => other,
+/// One line of a batch file: its own keys, and the request beside them (the
+/// request's `resolution`, `duration` and `aspect_ratio` are the line's, so
+/// they stay unset there and are filled in per variation).
+#[derive(Debug, serde::Deserialize)]
+struct Line {
+    #[serde(flatten)]
+    own: Own,
+    #[serde(flatten)]
+    request: VideoRequest,
+}
+
+/// A variation key: absent or null is `None`; a value or a non-empty list.
+fn variations<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct List<T>(Vec<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for List<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            crate::request::one_or_many(d).map(List)
+        }
     }
+    match Option::<List<T>>::deserialize(d)? {
+        Some(List(list)) if list.is_empty() => Err(serde::de::Error::custom("is an empty list")),
+        other => Ok(other.map(|List(list)| list)),
+    }
+}
+
+/// Every key a line may have: its own, and the request's (with the names
+/// batch files have long used: `image`, `image_end`, `reference_image`,
+/// `reference_video`), as serde's derive declares them.
+fn keys() -> Vec<&'static str> {
+    let mut keys = crate::request::serde_keys::<Own>().to_vec();
+    for key in crate::request::serde_keys::<VideoRequest>() {
+        if !keys.contains(key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// The batch key nearest to `key`, if one is close: at most two edits, or
 /// one for short keys (Levenshtein distance).
-fn nearest(key: &str) -> Option<&'static str> {
+fn nearest(key: &str, keys: &[&'static str]) -> Option<&'static str> {
     let distance = |a: &str, b: &str| {
         let b: Vec<char> = b.chars().collect();
         let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -105,7 +128,7 @@ fn nearest(key: &str) -> Option<&'static str> {
         row[b.len()]
     };
     let allowed = if key.chars().count() <= 4 { 1 } else { 2 };
-    KEYS.iter()
+    keys.iter()
         .map(|k| (distance(&key.to_lowercase(), k), *k))
         .filter(|(d, _)| *d <= allowed)
         .min()
@@ -113,89 +136,40 @@ fn nearest(key: &str) -> Option<&'static str> {
 }
 
 fn bad(line: usize, key: &str, reason: impl Into<String>) -> Error {
-    Error::validation(&format!("line {line}: {key}"), reason)
+    Error::validation(format!("line {line}: {key}"), reason)
 }
 
-/// One line's fields, read with errors that name the key.
-struct Fields<'a> {
-    line: usize,
-    map: &'a Map<String, Value>,
-    /// What relative file paths are relative to.
-    dir: &'a Path,
-}
-
-impl Fields<'_> {
-    /// A media value as the line wrote it, a relative path taken from the
-    /// batch file's folder.
-    fn media(&self, value: &str) -> Media {
-        match Media::from(value) {
-            Media::Path(path) if path.is_relative() => Media::Path(self.dir.join(path)),
-            other => other,
-        }
-    }
-}
-
-impl Fields<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(key).filter(|v| !v.is_null())
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(bad(
-                self.line,
+/// Reads one line's object: every key known, each value of its type. An
+/// error names the key as the line wrote it.
+fn read_line(line: usize, map: Map<String, Value>, keys: &[&'static str]) -> Result<Line, Error> {
+    for key in map.keys() {
+        if !keys.contains(&key.as_str()) {
+            let hint = match nearest(key, keys) {
+                Some(near) => format!("did you mean `{near}`? "),
+                None => String::new(),
+            };
+            return Err(bad(
+                line,
                 key,
-                format!("must be a string, not {other}"),
-            )),
+                format!(
+                    "is not a batch key ({hint}the keys are {})",
+                    keys.join(", ")
+                ),
+            ));
         }
     }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>, Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(bad(
-                self.line,
-                key,
-                format!("must be true or false, not {other}"),
-            )),
-        }
-    }
-
-    fn integer(&self, key: &str, v: &Value) -> Result<i64, Error> {
-        v.as_i64()
-            .ok_or_else(|| bad(self.line, key, format!("must be a whole number, not {v}")))
-    }
-
-    /// A value or a list of values (a variation), each read by `one`.
-    fn many<T>(
-        &self,
-        key: &str,
-        one: impl Fn(&Value) -> Result<T, Error>,
-    ) -> Result<Vec<Option<T>>, Error> {
-        match self.get(key) {
-            None => Ok(vec![None]),
-            Some(Value::Array(items)) if items.is_empty() => {
-                Err(bad(self.line, key, "is an empty list"))
-            }
-            Some(Value::Array(items)) => items.iter().map(|v| one(v).map(Some)).collect(),
-            Some(v) => Ok(vec![Some(one(v)?)]),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
-        let as_string = |v: &Value| match v {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(bad(
-                self.line,
-                key,
-                format!("must be a string, not {other}"),
-            )),
-        };
-        Ok(self.many(key, as_string)?.into_iter().flatten().collect())
-    }
+    serde_json::from_value(Value::Object(map.clone())).map_err(|whole| {
+        // Serde's message does not say which key (a flattened struct reads
+        // from a buffer); the key that fails on its own does.
+        map.iter()
+            .find_map(|(key, value)| {
+                let alone = Map::from_iter([(key.clone(), value.clone())]);
+                serde_json::from_value::<Line>(Value::Object(alone))
+                    .err()
+                    .map(|e| bad(line, key, e.to_string().replace("i64", "a whole number")))
+            })
+            .unwrap_or_else(|| Error::validation(format!("line {line}"), whole.to_string()))
+    })
 }
 
 /// Reads a batch file's text into jobs, checking every line against its
@@ -213,6 +187,7 @@ pub fn parse_in(
     default_provider: Provider,
     dir: &Path,
 ) -> Result<Vec<BatchJob>, Error> {
+    let keys = keys();
     let mut jobs = Vec::new();
     let mut outputs: HashMap<PathBuf, usize> = HashMap::new();
     for (index, raw) in text.lines().enumerate() {
@@ -222,35 +197,23 @@ pub fn parse_in(
             continue;
         }
         let value: Value = serde_json::from_str(raw)
-            .map_err(|e| Error::validation(&format!("line {line}"), format!("is not JSON: {e}")))?;
+            .map_err(|e| Error::validation(format!("line {line}"), format!("is not JSON: {e}")))?;
         let Value::Object(map) = value else {
             return Err(Error::validation(
-                &format!("line {line}"),
+                format!("line {line}"),
                 "must be a JSON object",
             ));
         };
-        for key in map.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                let hint = match nearest(key) {
-                    Some(near) => format!("did you mean `{near}`? "),
-                    None => String::new(),
-                };
-                return Err(bad(
-                    line,
-                    key,
-                    format!(
-                        "is not a batch key ({hint}the keys are {})",
-                        KEYS.join(", ")
-                    ),
-                ));
+        let written: Vec<String> = map.keys().cloned().collect();
+        let mut read = read_line(line, map, &keys)?;
+        for media in read.request.media_mut() {
+            if let Media::Path(path) = media {
+                if path.is_relative() {
+                    *path = dir.join(&*path);
+                }
             }
         }
-        let fields = Fields {
-            line,
-            map: &map,
-            dir,
-        };
-        for (job, named) in expand(&fields, default_provider)? {
+        for (job, named) in expand(line, read, &written, default_provider)? {
             if named {
                 if let Some(first) = outputs.insert(job.output.clone(), line) {
                     return Err(bad(
@@ -300,41 +263,63 @@ fn identify(jobs: Vec<(BatchJob, bool)>, named: &HashMap<PathBuf, usize>) -> Vec
     jobs.into_iter().map(|(job, _)| job).collect()
 }
 
+/// A validation error of line `line` in the file's words: a request field
+/// is named by the key the line `written` it under.
+fn in_keys(line: usize, written: &[String], error: Error) -> Error {
+    match error {
+        Error::Validation {
+            field: Field::Request(field),
+            reason,
+        } => {
+            let key = field
+                .names()
+                .iter()
+                .find(|name| written.iter().any(|w| w == *name))
+                .copied()
+                .unwrap_or(field.name());
+            bad(line, key, reason)
+        }
+        Error::Validation {
+            field: Field::Named(name),
+            reason,
+        } => bad(line, &name, reason),
+        Error::Unsupported {
+            provider, feature, ..
+        } => Error::validation(
+            format!("line {line}"),
+            format!("{provider} does not support {feature}"),
+        ),
+        other => other,
+    }
+}
+
 /// One line's jobs: the cross product of its variations, each with whether
 /// the line named its output. Keys are given later, by [`identify`].
-fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, bool)>, Error> {
-    let line = f.line;
-    let provider = match f.string("provider")? {
-        Some(p) => p
-            .parse()
-            .map_err(|e: Error| bad(line, "provider", e.into_reason()))?,
-        None => default_provider,
-    };
-    let resolutions = f.many("resolution", |v| {
-        let s = v
-            .as_str()
-            .ok_or_else(|| bad(line, "resolution", format!("must be a string, not {v}")))?;
-        s.parse::<Resolution>().map_err(|_| {
-            bad(
-                line,
-                "resolution",
-                format!("`{s}` is not one of 480p, 720p"),
-            )
-        })
-    })?;
-    let durations = f.many("duration", |v| f.integer("duration", v))?;
-    let ratios = f.many("aspect_ratio", |v| {
-        let s = v
-            .as_str()
-            .ok_or_else(|| bad(line, "aspect_ratio", format!("must be a string, not {v}")))?;
-        s.parse::<AspectRatio>().map_err(|e| match e {
-            Error::Validation { reason, .. } => bad(line, "aspect_ratio", reason),
-            other => other,
-        })
-    })?;
-    let base = base_request(f)?;
+fn expand(
+    line: usize,
+    read: Line,
+    written: &[String],
+    default_provider: Provider,
+) -> Result<Vec<(BatchJob, bool)>, Error> {
+    let Line {
+        own:
+            Own {
+                provider,
+                output: named,
+                resolution,
+                duration,
+                aspect_ratio,
+            },
+        request: base,
+    } = read;
+    let provider = provider.unwrap_or(default_provider);
+    let resolutions: Vec<Option<Resolution>> =
+        resolution.map_or(vec![None], |l| l.into_iter().map(Some).collect());
+    let durations: Vec<Option<i64>> =
+        duration.map_or(vec![None], |l| l.into_iter().map(Some).collect());
+    let ratios: Vec<Option<AspectRatio>> =
+        aspect_ratio.map_or(vec![None], |l| l.into_iter().map(Some).collect());
     let varied = (resolutions.len() > 1, durations.len() > 1, ratios.len() > 1);
-    let named = f.string("output")?;
     let stem = match &named {
         Some(name) => {
             let path = Path::new(&name);
@@ -363,14 +348,9 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, b
                 request.resolution = *resolution;
                 request.duration = *duration;
                 request.aspect_ratio = *ratio;
-                request.validate(provider).map_err(|e| match e {
-                    Error::Validation { field, reason } => bad(line, key_for_field(&field), reason),
-                    Error::Unsupported { provider, feature } => Error::validation(
-                        &format!("line {line}"),
-                        format!("{provider} does not support {feature}"),
-                    ),
-                    other => other,
-                })?;
+                request
+                    .validate(provider)
+                    .map_err(|e| in_keys(line, written, e))?;
                 let mut suffix = Vec::new();
                 if varied.0 {
                     suffix.push(request.effective_resolution().to_string());
@@ -398,54 +378,6 @@ fn expand(f: &Fields<'_>, default_provider: Provider) -> Result<Vec<(BatchJob, b
         }
     }
     Ok(jobs)
-}
-
-/// The request a line describes, before its variations.
-fn base_request(f: &Fields<'_>) -> Result<VideoRequest, Error> {
-    let media = |key: &str| -> Result<Vec<Media>, Error> {
-        Ok(f.strings(key)?.iter().map(|s| f.media(s)).collect())
-    };
-    let seed = match f.get("seed") {
-        Some(v) => Some(f.integer("seed", v)?),
-        None => None,
-    };
-    let mut request = VideoRequest::default();
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution: _,
-        duration: _,
-        aspect_ratio: _,
-        seed: seed_field,
-        camera_fixed,
-        audio,
-        watermark,
-        safety_checker,
-        webhook_url,
-        web_search,
-        return_last_frame,
-        safety_identifier,
-    } = &mut request;
-    *prompt = f.string("prompt")?;
-    *first_frame = f.string("image")?.as_deref().map(|s| f.media(s));
-    *last_frame = f.string("image_end")?.as_deref().map(|s| f.media(s));
-    *reference_images = media("reference_image")?;
-    *reference_videos = media("reference_video")?;
-    *reference_audio = media("reference_audio")?;
-    *seed_field = seed;
-    *camera_fixed = f.boolean("camera_fixed")?;
-    *audio = f.boolean("audio")?;
-    *watermark = f.boolean("watermark")?;
-    *safety_checker = f.boolean("safety_checker")?;
-    *webhook_url = f.string("webhook_url")?;
-    *web_search = f.boolean("web_search")?.unwrap_or(false);
-    *return_last_frame = f.boolean("return_last_frame")?;
-    *safety_identifier = f.string("safety_identifier")?;
-    Ok(request)
 }
 
 /// `name.mp4` with `-suffix` before the extension (or nothing to add).
@@ -662,6 +594,25 @@ mod tests {
                     "fog-891f11.mp4".to_string()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_field_is_named_by_the_key_the_line_wrote() {
+        for key in ["image_end", "last_frame"] {
+            let text = format!(r#"{{"prompt": "x", "{key}": "https://a/b.png"}}"#);
+            let err = parse(&text, Provider::Magnific).unwrap_err().to_string();
+            assert_eq!(err, format!("invalid `line 1: {key}`: needs a first_frame"));
+        }
+        let err = parse(
+            r#"{"prompt": "x", "provider": "anyfast", "reference_images": ["https://a/1.png", "https://a/2.png", "https://a/3.png", "https://a/4.png", "https://a/5.png", "https://a/6.png", "https://a/7.png", "https://a/8.png", "https://a/9.png", "https://a/10.png"]}"#,
+            Provider::Magnific,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "invalid `line 1: reference_images`: has 10; anyfast takes at most 9"
         );
     }
 

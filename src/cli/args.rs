@@ -223,9 +223,11 @@ pub enum Command {
     Webhook(WebhookCommand),
 }
 
-/// Options of `generate`.
+/// What to generate: one flag per [`VideoRequest`](crate::VideoRequest)
+/// field, each arg's id the field's name (so an error about a field is told
+/// as the flag that set it; see `cli::flag`).
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub struct RequestArgs {
     /// What the video shows.
     pub prompt: String,
     /// 480p or 720p [default: 720p].
@@ -247,17 +249,17 @@ pub struct GenerateArgs {
     pub camera_fixed: bool,
     /// First frame: a local path or a URL. Magnific sends a file as base64,
     /// Anyfast as a data: URI (at most 30 MB); Powertokens takes URLs only.
-    #[arg(long, value_name = "PATH|URL")]
-    pub image: Option<String>,
+    #[arg(long = "image", value_name = "PATH|URL")]
+    pub first_frame: Option<String>,
     /// Last frame, as --image (needs --image; not Powertokens).
-    #[arg(long, value_name = "PATH|URL")]
-    pub image_end: Option<String>,
+    #[arg(long = "image-end", value_name = "PATH|URL")]
+    pub last_frame: Option<String>,
     /// Reference image (Anyfast; repeatable).
-    #[arg(long, value_name = "PATH|URL")]
-    pub reference_image: Vec<String>,
+    #[arg(long = "reference-image", value_name = "PATH|URL")]
+    pub reference_images: Vec<String>,
     /// Reference video (Anyfast; repeatable).
-    #[arg(long, value_name = "URL")]
-    pub reference_video: Vec<String>,
+    #[arg(long = "reference-video", value_name = "URL")]
+    pub reference_videos: Vec<String>,
     /// Reference audio (Anyfast; repeatable).
     #[arg(long, value_name = "PATH|URL")]
     pub reference_audio: Vec<String>,
@@ -285,6 +287,13 @@ pub struct GenerateArgs {
     /// End-user id for compliance checks, at most 64 characters (Powertokens).
     #[arg(long, value_name = "ID")]
     pub safety_identifier: Option<String>,
+}
+
+/// Options of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
     /// Wait until the task finishes.
     #[arg(long)]
     pub wait: bool,

@@ -22,7 +22,10 @@ use output::{Asked, Output};
 use progress::Progress;
 
 use crate::mock::{Lifecycle, MockServer, DEFAULT_API_KEY};
-use crate::{Client, Error, Journal, Media, RequestOptions, Task, VideoRequest, WaitOptions};
+use crate::{
+    Client, Error, Field, Journal, Media, RequestField, RequestOptions, Task, VideoRequest,
+    WaitOptions,
+};
 
 /// Exit code when local state (the journal, its disk) failed.
 pub const LOCAL_STATE: u8 = 6;
@@ -479,98 +482,113 @@ pub(crate) fn check_output(path: &Path, force: bool) -> Result<(), Error> {
 }
 
 /// The request the flags describe; every field is decided here.
-fn request(args: &GenerateArgs) -> VideoRequest {
-    let media = |list: &[String]| list.iter().map(|s| Media::from(s.as_str())).collect();
-    let mut r = VideoRequest::default();
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution,
-        duration,
-        aspect_ratio,
-        seed,
-        camera_fixed,
-        audio,
-        watermark,
-        safety_checker,
-        webhook_url,
-        web_search,
-        return_last_frame,
-        safety_identifier,
-    } = &mut r;
-    *prompt = Some(args.prompt.clone());
-    *first_frame = args.image.as_deref().map(Media::from);
-    *last_frame = args.image_end.as_deref().map(Media::from);
-    *reference_images = media(&args.reference_image);
-    *reference_videos = media(&args.reference_video);
-    *reference_audio = media(&args.reference_audio);
-    *resolution = args.resolution;
-    *duration = args.duration;
-    *aspect_ratio = args.aspect_ratio;
-    *seed = args.seed;
-    *camera_fixed = args.camera_fixed.then_some(true);
-    *audio = if args.no_audio {
-        Some(false)
-    } else {
-        args.audio.then_some(true)
-    };
-    *watermark = args.watermark.then_some(true);
-    *safety_checker = args.safety_checker;
-    *webhook_url = args.webhook_url.clone();
-    *web_search = args.web_search;
-    *return_last_frame = args.return_last_frame.then_some(true);
-    *safety_identifier = args.safety_identifier.clone();
-    r
+impl args::RequestArgs {
+    /// The request the flags describe. Every field on both sides, so a new
+    /// request field is a compile error here until it has a flag.
+    fn to_request(&self) -> VideoRequest {
+        let media = |list: &[String]| list.iter().map(|s| Media::from(s.as_str())).collect();
+        let args::RequestArgs {
+            prompt,
+            resolution,
+            duration,
+            aspect_ratio,
+            seed,
+            camera_fixed,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            audio,
+            no_audio,
+            watermark,
+            web_search,
+            webhook_url,
+            safety_checker,
+            return_last_frame,
+            safety_identifier,
+        } = self;
+        VideoRequest {
+            prompt: Some(prompt.clone()),
+            first_frame: first_frame.as_deref().map(Media::from),
+            last_frame: last_frame.as_deref().map(Media::from),
+            reference_images: media(reference_images),
+            reference_videos: media(reference_videos),
+            reference_audio: media(reference_audio),
+            resolution: *resolution,
+            duration: *duration,
+            aspect_ratio: *aspect_ratio,
+            seed: *seed,
+            camera_fixed: camera_fixed.then_some(true),
+            audio: if *no_audio {
+                Some(false)
+            } else {
+                audio.then_some(true)
+            },
+            watermark: watermark.then_some(true),
+            safety_checker: *safety_checker,
+            webhook_url: webhook_url.clone(),
+            web_search: *web_search,
+            return_last_frame: return_last_frame.then_some(true),
+            safety_identifier: safety_identifier.clone(),
+        }
+    }
 }
 
-/// The flag a library field is set by.
-fn flag_for(field: &str) -> String {
-    match field {
-        "first_frame" => "--image".into(),
-        "last_frame" => "--image-end".into(),
-        "reference_images" => "--reference-image".into(),
-        "reference_videos" => "--reference-video".into(),
-        "reference_audio" => "--reference-audio".into(),
-        "audio" => "--audio".into(),
-        "image" => "--image".into(),
-        "prompt" => "PROMPT".into(),
-        other => format!("--{}", other.replace('_', "-")),
+/// How the command line names a request field: the flag whose arg id is
+/// the field's name (`--image` for `first_frame`), or the positional's
+/// value name (`PROMPT`).
+fn flag(field: RequestField) -> String {
+    use clap::Args as _;
+    let command = args::RequestArgs::augment_args(clap::Command::new("generate"));
+    let found = command
+        .get_arguments()
+        .find(|arg| arg.get_id().as_str() == field.name());
+    match found {
+        Some(arg) => match arg.get_long() {
+            Some(long) => format!("--{long}"),
+            None => arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or_else(|| field.name().to_uppercase(), |n| n.to_string()),
+        },
+        None => field.name().to_string(),
     }
 }
 
 /// A validation error in the user's words: the flags they typed.
 fn in_flags(error: Error) -> Error {
     match error {
-        Error::Validation { field, reason } if !field.starts_with("--") => {
+        Error::Validation {
+            field: Field::Request(field),
+            reason,
+        } => {
             let mut reason = reason;
-            for name in ["first_frame", "last_frame"] {
-                reason = reason.replace(name, &flag_for(name));
+            for other in [RequestField::FirstFrame, RequestField::LastFrame] {
+                reason = reason.replace(other.name(), &flag(other));
             }
             Error::Validation {
-                field: flag_for(&field),
+                field: Field::Named(flag(field)),
                 reason,
             }
         }
-        Error::Unsupported { provider, feature } => {
-            let mut feature = feature;
-            for (name, flag) in [
-                ("`camera_fixed`", "--camera-fixed"),
-                ("`seed`", "--seed"),
-                ("`safety_checker`", "--safety-checker"),
-                ("(`webhook_url`)", "(--webhook-url)"),
-                ("`return_last_frame`", "--return-last-frame"),
-                ("`safety_identifier`", "--safety-identifier"),
-                ("`watermark`", "--watermark"),
-                ("(`audio`)", "(--audio)"),
-            ] {
-                feature = feature.replace(name, flag);
-            }
-            Error::Unsupported { provider, feature }
-        }
+        // An option of the command line's own, such as `header`.
+        Error::Validation {
+            field: Field::Named(name),
+            reason,
+        } if !name.starts_with('-') => Error::Validation {
+            field: Field::Named(format!("--{}", name.replace('_', "-"))),
+            reason,
+        },
+        Error::Unsupported {
+            provider,
+            feature,
+            field: Some(field),
+        } => Error::Unsupported {
+            provider,
+            feature: feature.replace(&format!("`{}`", field.name()), &flag(field)),
+            field: Some(field),
+        },
         other => other,
     }
 }
@@ -582,7 +600,7 @@ async fn generate(
     wait: WaitOptions,
 ) -> Result<u8, Error> {
     let (cli, out) = (session.cli, session.out);
-    let req = request(args);
+    let req = args.request.to_request();
     req.validate(client.provider()).map_err(in_flags)?;
     if let Some(path) = &args.output {
         check_output(path, args.force)?;

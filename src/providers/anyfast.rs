@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
+use crate::RequestField as F;
 use crate::{Error, Media, Provider, RequestContext, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Anyfast;
@@ -99,25 +100,25 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
         return_last_frame,
         safety_identifier,
     } = req;
-    require_absent(P, (*seed).is_none(), "`seed`")?;
-    require_absent(P, (*camera_fixed).is_none(), "`camera_fixed`")?;
-    require_absent(P, (*safety_checker).is_none(), "`safety_checker`")?;
-    require_absent(P, webhook_url.is_none(), "webhooks (`webhook_url`)")?;
-    require_absent(P, (*return_last_frame).is_none(), "`return_last_frame`")?;
-    require_absent(P, safety_identifier.is_none(), "`safety_identifier`")?;
+    require_absent(P, (*seed).is_none(), F::Seed, "")?;
+    require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
+    require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
+    require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
+    require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
+    require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
     if let Some(d) = *duration {
         if !(4..=15).contains(&d) {
             return Err(Error::validation(
-                "duration",
+                F::Duration,
                 format!("{d} s is outside anyfast's 4-15"),
             ));
         }
     }
     check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
     for (field, list, max) in [
-        ("reference_images", &reference_images, 9),
-        ("reference_videos", &reference_videos, 3),
-        ("reference_audio", &reference_audio, 3),
+        (F::ReferenceImages, &reference_images, 9),
+        (F::ReferenceVideos, &reference_videos, 3),
+        (F::ReferenceAudio, &reference_audio, 3),
     ] {
         if list.len() > max {
             return Err(Error::validation(
@@ -126,39 +127,44 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
             ));
         }
     }
-    let images = first_frame.iter().chain(last_frame).chain(reference_images);
-    for m in images {
-        m.check("image", Some(30 * MB))?;
+    let frames = [(F::FirstFrame, first_frame), (F::LastFrame, last_frame)];
+    let frames = frames
+        .into_iter()
+        .filter_map(|(field, m)| m.as_ref().map(|m| (field, m)));
+    let references = reference_images.iter().map(|m| (F::ReferenceImages, m));
+    for (field, m) in frames.chain(references) {
+        m.check(field, Some(30 * MB))?;
     }
     for m in reference_videos {
         if !m.is_url() {
-            return Err(Error::unsupported(
+            return Err(Error::unsupported_field(
                 P,
+                F::ReferenceVideos,
                 "reference videos from local content (it takes video by URL or asset id)",
             ));
         }
-        m.check("reference_videos", Some(50 * MB))?;
+        m.check(F::ReferenceVideos, Some(50 * MB))?;
     }
     for m in reference_audio {
-        m.check("reference_audio", Some(15 * MB))?;
+        m.check(F::ReferenceAudio, Some(15 * MB))?;
     }
     let has_visual =
         first_frame.is_some() || !reference_images.is_empty() || !reference_videos.is_empty();
     if !reference_audio.is_empty() && !has_visual {
         return Err(Error::validation(
-            "reference_audio",
+            F::ReferenceAudio,
             "needs an image or a video beside it",
         ));
     }
     if (*web_search) && (has_visual || !reference_audio.is_empty()) {
         return Err(Error::validation(
-            "web_search",
+            F::WebSearch,
             "is for text-to-video only; remove the images, videos and audio",
         ));
     }
     if prompt.is_none() && !has_visual {
         return Err(Error::validation(
-            "prompt",
+            F::Prompt,
             "is required when no image or video is given",
         ));
     }
@@ -176,7 +182,7 @@ fn item(kind: &str, role: Option<&str>, url: String) -> Result<types::ContentIte
 async fn media_items(
     kind: &str,
     role: &str,
-    field: &str,
+    field: F,
     list: &[Media],
 ) -> Result<Vec<types::ContentItem>, Error> {
     let mut out = Vec::with_capacity(list.len());
@@ -221,21 +227,21 @@ async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error
         content.push(item(
             "image_url",
             Some("first_frame"),
-            m.to_url_or_data_uri("first_frame").await?,
+            m.to_url_or_data_uri(F::FirstFrame).await?,
         )?);
     }
     if let Some(m) = &last_frame {
         content.push(item(
             "image_url",
             Some("last_frame"),
-            m.to_url_or_data_uri("last_frame").await?,
+            m.to_url_or_data_uri(F::LastFrame).await?,
         )?);
     }
     content.extend(
         media_items(
             "image_url",
             "reference_image",
-            "reference_images",
+            F::ReferenceImages,
             reference_images,
         )
         .await?,
@@ -244,7 +250,7 @@ async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error
         media_items(
             "video_url",
             "reference_video",
-            "reference_videos",
+            F::ReferenceVideos,
             reference_videos,
         )
         .await?,
@@ -253,7 +259,7 @@ async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error
         media_items(
             "audio_url",
             "reference_audio",
-            "reference_audio",
+            F::ReferenceAudio,
             reference_audio,
         )
         .await?,

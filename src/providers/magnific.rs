@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
+use crate::RequestField as F;
 use crate::{
     AspectRatio, Error, Provider, RequestContext, Resolution, Task, TaskStatus, VideoRequest,
 };
@@ -104,28 +105,28 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
         return_last_frame,
         safety_identifier,
     } = req;
-    require_absent(P, reference_images.is_empty(), "reference images")?;
-    require_absent(P, reference_videos.is_empty(), "reference videos")?;
-    require_absent(P, reference_audio.is_empty(), "reference audio")?;
-    require_absent(P, (*audio).is_none(), "audio generation (`audio`)")?;
-    require_absent(P, (*watermark).is_none(), "`watermark`")?;
-    require_absent(P, !*web_search, "the web-search tool")?;
-    require_absent(P, (*return_last_frame).is_none(), "`return_last_frame`")?;
-    require_absent(P, safety_identifier.is_none(), "`safety_identifier`")?;
+    require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
+    require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
+    require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
+    require_absent(P, (*audio).is_none(), F::Audio, "audio generation (`audio`)")?;
+    require_absent(P, (*watermark).is_none(), F::Watermark, "")?;
+    require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
+    require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
+    require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
     let prompt = prompt
         .as_deref()
-        .ok_or_else(|| Error::validation("prompt", "is required by magnific"))?;
+        .ok_or_else(|| Error::validation(F::Prompt, "is required by magnific"))?;
     let chars = prompt.chars().count();
     if chars > 2000 {
         return Err(Error::validation(
-            "prompt",
+            F::Prompt,
             format!("is {chars} characters; magnific takes at most 2000"),
         ));
     }
     if let Some(d) = *duration {
         if d != 5 && d != 10 {
             return Err(Error::validation(
-                "duration",
+                F::Duration,
                 format!("{d} s is not one of magnific's 5, 10"),
             ));
         }
@@ -136,7 +137,7 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
         .filter(|r| r.magnific_name().is_some())
         .collect();
     check_aspect_ratio(P, req, &named)?;
-    for (field, media) in [("first_frame", &first_frame), ("last_frame", &last_frame)] {
+    for (field, media) in [(F::FirstFrame, &first_frame), (F::LastFrame, &last_frame)] {
         if let Some(m) = media {
             m.check(field, None)?;
         }
@@ -169,10 +170,10 @@ async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
     } = req;
     let mut b = types::CreateVideoRequest::builder().prompt(prompt.clone().unwrap_or_default());
     if let Some(m) = &first_frame {
-        b = b.image(Some(m.to_url_or_base64("first_frame").await?));
+        b = b.image(Some(m.to_url_or_base64(F::FirstFrame).await?));
     }
     if let Some(m) = &last_frame {
-        b = b.image_end(Some(m.to_url_or_base64("last_frame").await?));
+        b = b.image_end(Some(m.to_url_or_base64(F::LastFrame).await?));
     }
     if let Some(d) = *duration {
         b = b.duration(d);

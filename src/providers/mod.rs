@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::api::hooks::{capture_response, Captured};
 use crate::error::InvalidParam;
 pub use crate::provider::{Auth, Provider, ProviderSpec, VideoSource};
-use crate::{AspectRatio, Error, RequestContext, Resolution, Task, VideoRequest};
+use crate::{AspectRatio, Error, RequestContext, RequestField, Resolution, Task, VideoRequest};
 
 impl Provider {
     /// Every provider's name, for messages: `magnific, anyfast or powertokens`.
@@ -90,6 +90,15 @@ impl FromStr for Provider {
                     format!("unknown provider `{s}`: expected {}", Provider::names()),
                 )
             })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Provider {
+    /// Its name, as `--provider` takes it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        name.parse()
+            .map_err(|e: Error| serde::de::Error::custom(e.into_reason()))
     }
 }
 
@@ -264,7 +273,7 @@ fn check_aspect_ratio(
         Some(r) if !accepted.contains(&r) => {
             let list: Vec<&str> = accepted.iter().map(|a| a.as_str()).collect();
             Err(Error::validation(
-                "aspect_ratio",
+                RequestField::AspectRatio,
                 format!("`{r}` is not one of {provider}'s {}", list.join(", ")),
             ))
         }
@@ -283,12 +292,18 @@ const GATEWAY_RATIOS: [AspectRatio; 7] = [
     AspectRatio::Adaptive,
 ];
 
-/// `Err(Unsupported)` unless `absent` holds.
-fn require_absent(provider: Provider, absent: bool, feature: &str) -> Result<(), Error> {
+/// `Err(Unsupported)` naming `field` unless `absent` holds; `feature` says
+/// what the field asks for (empty: the field's name says it).
+fn require_absent(
+    provider: Provider,
+    absent: bool,
+    field: RequestField,
+    feature: &str,
+) -> Result<(), Error> {
     if absent {
         Ok(())
     } else {
-        Err(Error::unsupported(provider, feature))
+        Err(Error::unsupported_field(provider, field, feature))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::powertokens::{types, ByteStream, Client, ResponseValue};
 
 use super::{Auth, ProviderSpec, VideoSource};
 use crate::task::RawTask;
+use crate::RequestField as F;
 use crate::{Error, Provider, RequestContext, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Powertokens;
@@ -121,38 +122,40 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
     require_absent(
         P,
         last_frame.is_none(),
+        F::LastFrame,
         "a last frame (it is image-to-video from a first frame only)",
     )?;
-    require_absent(P, reference_images.is_empty(), "reference images")?;
-    require_absent(P, reference_videos.is_empty(), "reference videos")?;
-    require_absent(P, reference_audio.is_empty(), "reference audio")?;
-    require_absent(P, (*camera_fixed).is_none(), "`camera_fixed`")?;
-    require_absent(P, (*safety_checker).is_none(), "`safety_checker`")?;
-    require_absent(P, webhook_url.is_none(), "webhooks (`webhook_url`)")?;
-    require_absent(P, !*web_search, "the web-search tool")?;
+    require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
+    require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
+    require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
+    require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
+    require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
+    require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
+    require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
     if prompt.is_none() {
         return Err(Error::validation(
-            "prompt",
+            F::Prompt,
             "is required by powertokens (its media list needs a text item)",
         ));
     }
     let first = first_frame.as_ref().ok_or_else(|| {
         Error::validation(
-            "first_frame",
+            F::FirstFrame,
             "is required by powertokens (it is image-to-video only)",
         )
     })?;
     if !first.is_url() {
-        return Err(Error::unsupported(
+        return Err(Error::unsupported_field(
             P,
+            F::FirstFrame,
             "a first frame from local content (it takes image URLs only)",
         ));
     }
-    first.check("first_frame", None)?;
+    first.check(F::FirstFrame, None)?;
     if let Some(d) = *duration {
         if !DURATIONS.contains(&d) {
             return Err(Error::validation(
-                "duration",
+                F::Duration,
                 format!("{d} s is not one of powertokens' 4-12, 15, or -1 (model picks)"),
             ));
         }
@@ -162,7 +165,7 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
         let n = id.chars().count();
         if n > 64 {
             return Err(Error::validation(
-                "safety_identifier",
+                F::SafetyIdentifier,
                 format!("is {n} characters; powertokens takes at most 64"),
             ));
         }
@@ -195,7 +198,7 @@ fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
     } = req;
     let url = match &first_frame {
         Some(crate::Media::Url(u)) => u.clone(),
-        _ => return Err(Error::validation("first_frame", "must be a URL")),
+        _ => return Err(Error::validation(F::FirstFrame, "must be a URL")),
     };
     let media = vec![
         types::VideoMediaInput {
