@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+use common::{cli_schema, conforms};
+
 const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
 
 fn home() -> &'static std::path::Path {
@@ -33,13 +36,130 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// stdout as exactly one JSON document with `schema_version` 1.
+/// stdout as exactly one JSON document with `schema_version` 1, following
+/// the published schema.
 fn doc(out: &Output) -> Value {
     let stdout = text(&out.stdout);
     let v: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout}"));
     assert_eq!(v["schema_version"], 1, "{v}");
+    conforms(&v);
     v
+}
+
+/// stdout as JSON Lines, each a document following the published schema.
+fn lines(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            conforms(&v);
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn the_published_schema_is_the_documents_schema() {
+    let generated =
+        serde_json::to_string_pretty(&seedance_mini::cli::documents::schema()).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/cli.json");
+    if std::env::var_os("SEEDANCE_MINI_WRITE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let published = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        published == generated,
+        "schema/cli.json is not the documents' schema: run SEEDANCE_MINI_WRITE_SCHEMA=1 cargo test --all-features --test cli_contract, and read the diff"
+    );
+}
+
+#[test]
+fn the_schema_refuses_a_document_it_does_not_declare() {
+    let mut made = doc(&run(&["--mock", "--json", "generate", "a cat"]));
+    made["surprise"] = Value::Bool(true);
+    assert!(!cli_schema().is_valid(&made), "closed documents: {made}");
+    made.as_object_mut().unwrap().remove("surprise");
+    made["task"]["status"] = Value::from(7);
+    assert!(!cli_schema().is_valid(&made), "typed fields: {made}");
+}
+
+#[test]
+fn every_other_command_follows_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.jsonl");
+    std::fs::write(&jobs, "{\"prompt\": \"fog\", \"duration\": [5, 10]}\n").unwrap();
+    let out_dir = dir.path().join("out");
+    let out_dir = out_dir.to_str().unwrap();
+    let jobs = jobs.to_str().unwrap();
+    let journal = dir.path().join("j.sqlite3");
+    let journal = journal.to_str().unwrap();
+
+    let plan = doc(&run(&[
+        "--mock",
+        "--json",
+        "--journal",
+        journal,
+        "batch",
+        jobs,
+        "--out-dir",
+        out_dir,
+        "--plan",
+    ]));
+    assert_eq!(plan["jobs"], 2);
+    let ran = run(&[
+        "--mock",
+        "--json",
+        "--journal",
+        journal,
+        "batch",
+        jobs,
+        "--out-dir",
+        out_dir,
+    ]);
+    assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+    let events = lines(&ran);
+    assert_eq!(events.last().unwrap()["event"], "summary");
+    assert!(
+        events.iter().any(|e| e["event"] == "finished"),
+        "{events:?}"
+    );
+
+    let listed = doc(&run(&["--json", "--journal", journal, "tasks", "--all"]));
+    assert_eq!(listed["tasks"].as_array().unwrap().len(), 2);
+    let synced = doc(&run(&[
+        "--mock",
+        "--json",
+        "--journal",
+        journal,
+        "tasks",
+        "sync",
+    ]));
+    assert!(synced["synced"].is_array());
+
+    let old = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/anyfast.yaml");
+    let diffed = doc(&run(&["--json", "spec", "diff", old, old]));
+    assert_eq!(diffed["exit_code"], 0);
+
+    let mut mock = cmd(&["--json", "mock", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(mock.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    mock.kill().unwrap();
+    mock.wait().unwrap();
+    let started: Value = serde_json::from_str(&first).unwrap();
+    conforms(&started);
+    assert!(started["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
 }
 
 #[test]

@@ -8,6 +8,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use seedance_mini::mock::{Fault, Lifecycle, MockServer, DEFAULT_API_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_seedance-mini");
@@ -89,6 +91,7 @@ async fn stop_at(stage: Stage, signal: &str) {
         .unwrap_or_else(|e| panic!("{what}: not one JSON document ({e})"));
     assert_eq!(doc["schema_version"], 1, "{what}");
     assert_eq!(doc["interrupted"], true, "{what}");
+    common::conforms(&doc);
     let id = doc["task"]["id"].as_str().unwrap();
     // A download that stops says the video is ready, not that the task is
     // still running.

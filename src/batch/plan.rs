@@ -16,6 +16,7 @@ use crate::{Error, Journal};
 
 /// The jobs of one provider, resolution and duration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 pub struct PlanGroup {
     /// Who runs them.
     pub provider: String,
@@ -31,6 +32,7 @@ pub struct PlanGroup {
 
 /// What a run of a batch would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 pub struct Plan {
     /// Jobs in all.
     pub jobs: usize,

@@ -156,6 +156,7 @@ pub enum JobOutcome {
 
 /// A step of a batch, for progress display and `--json` events.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BatchEvent {

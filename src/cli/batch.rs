@@ -146,7 +146,10 @@ pub(crate) async fn run(
         let (multi, total, lines) = (multi.clone(), total.clone(), lines.clone());
         Arc::new(move |event: BatchEvent| {
             if json {
-                super::output::emit(serde_json::to_value(&event).unwrap_or_default());
+                super::output::emit(&super::documents::BatchLine {
+                    schema_version: super::documents::Version,
+                    event: event.clone(),
+                });
             }
             let mut lines = lines.lock().unwrap_or_else(|p| p.into_inner());
             match &event {
@@ -246,7 +249,12 @@ pub(crate) async fn run(
                 eprint!("\x1b[1A\r\x1b[2K");
             }
             if json {
-                super::output::emit(serde_json::json!({ "event": "interrupted", "exit_code": 130, "resume": "run the same batch command again" }));
+                super::output::emit(&super::documents::BatchInterrupted {
+                    schema_version: super::documents::Version,
+                    event: super::documents::BatchWord::Interrupted,
+                    exit_code: 130,
+                    resume: "run the same batch command again".into(),
+                });
             } else {
                 super::clear_line();
                 eprintln!("interrupted: every task created so far is in the journal; run the same command again to resume");
@@ -297,11 +305,19 @@ pub(crate) async fn run(
         0
     };
     if json {
-        super::output::emit(serde_json::json!({
-            "event": "summary", "jobs": jobs.len(), "done": done, "skipped": skipped,
-            "elsewhere": elsewhere, "failed": failed, "in_doubt": in_doubt, "expired": expired,
-            "files": files, "exit_code": code,
-        }));
+        super::output::emit(&super::documents::BatchSummary {
+            schema_version: super::documents::Version,
+            event: super::documents::BatchWord::Summary,
+            jobs: jobs.len(),
+            done,
+            skipped,
+            elsewhere,
+            failed,
+            in_doubt,
+            expired,
+            files: files.clone(),
+            exit_code: code,
+        });
     } else {
         let elsewhere = match elsewhere {
             0 => String::new(),
@@ -346,7 +362,10 @@ fn confirm(plan: &batch::Plan) -> Result<bool, Error> {
 /// the counts (with --json, one document).
 fn show_plan(session: &Session<'_>, plan: &batch::Plan) {
     if session.out.json {
-        super::output::emit(serde_json::to_value(plan).unwrap_or_default());
+        super::output::emit(&super::documents::PlanDoc {
+            schema_version: super::documents::Version,
+            plan: plan.clone(),
+        });
         return;
     }
     let mut text = String::from("provider     resolution  duration  jobs  new\n");

@@ -5,6 +5,7 @@ mod args;
 mod batch;
 mod commands;
 mod credentials;
+pub mod documents;
 mod manual;
 mod output;
 mod progress;
@@ -115,11 +116,12 @@ fn parse_error(e: clap::Error) -> ExitCode {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    output::emit(serde_json::json!({
-        "error": error,
-        "kind": e.kind().as_str().unwrap_or("usage"),
-        "exit_code": 2,
-    }));
+    output::emit(&documents::UsageError {
+        schema_version: documents::Version,
+        error,
+        kind: e.kind().as_str().unwrap_or("usage").to_string(),
+        exit_code: 2,
+    });
     ExitCode::from(2)
 }
 
@@ -192,12 +194,17 @@ impl Session<'_> {
     pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> Error {
         let hint = resume_hint(self.cli, client, id, output);
         if self.out.json {
-            output::emit(serde_json::json!({
-                "interrupted": true,
-                "task": { "id": id, "provider": client.provider().name() },
-                "resume": hint.trim_start_matches("resume with: "),
-                "exit_code": 130,
-            }));
+            output::emit(&documents::Interrupted {
+                schema_version: documents::Version,
+                interrupted: true,
+                task: documents::InterruptedTask {
+                    id: id.to_string(),
+                    provider: client.provider().name().to_string(),
+                    status: None,
+                },
+                resume: hint.trim_start_matches("resume with: ").to_string(),
+                exit_code: 130,
+            });
         } else {
             clear_line();
             eprintln!(
@@ -216,12 +223,17 @@ impl Session<'_> {
     pub(crate) fn stopped_download(&self, client: &Client, id: &str, output: &Path) -> Error {
         let hint = resume_hint(self.cli, client, id, Some(output));
         if self.out.json {
-            output::emit(serde_json::json!({
-                "interrupted": true,
-                "task": { "id": id, "provider": client.provider().name(), "status": "completed" },
-                "resume": hint.trim_start_matches("resume with: "),
-                "exit_code": 130,
-            }));
+            output::emit(&documents::Interrupted {
+                schema_version: documents::Version,
+                interrupted: true,
+                task: documents::InterruptedTask {
+                    id: id.to_string(),
+                    provider: client.provider().name().to_string(),
+                    status: Some("completed".to_string()),
+                },
+                resume: hint.trim_start_matches("resume with: ").to_string(),
+                exit_code: 130,
+            });
         } else {
             clear_line();
             eprintln!(
@@ -761,9 +773,11 @@ fn spec_diff(
         .and_then(|(old, new)| diff(&old, &new))
         .map_err(|e| Error::validation(&e.name, e.message))?;
     if out.json {
-        let mut doc = serde_json::to_value(&report).unwrap_or_default();
-        doc["exit_code"] = report.exit_code().into();
-        output::emit(doc);
+        output::emit(&documents::SpecDiff {
+            schema_version: documents::Version,
+            exit_code: report.exit_code(),
+            report: report.clone(),
+        });
     } else {
         // Through the printer's rule: a reader that has gone is not an error.
         let written = std::io::stdout()
@@ -932,10 +946,16 @@ async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error
     // A reader that went away (a closed pipe) must not bring the server down.
     let mut stdout = std::io::stdout().lock();
     let _ = if out.json {
+        let started = documents::MockStarted {
+            schema_version: documents::Version,
+            url: mock.url().to_string(),
+            api_keys: keys.clone(),
+            webhook_secret: secret.clone(),
+        };
         writeln!(
             stdout,
             "{}",
-            serde_json::json!({ "schema_version": output::SCHEMA_VERSION, "url": mock.url(), "api_keys": keys, "webhook_secret": secret })
+            serde_json::to_string(&started).unwrap_or_default()
         )
     } else {
         writeln!(stdout, "mock listening on {}", mock.url())

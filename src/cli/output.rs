@@ -1,13 +1,13 @@
 //! What the command line prints: lines for people, or one JSON document.
 
-use serde_json::{json, Value};
-
+use super::documents::{
+    ErrorDoc, FileDoc, TaskDoc, TaskList, TaskResult, Version, WebhookVerified,
+};
 use crate::download::Downloaded;
 use crate::webhook::WebhookEvent;
 use crate::{Error, Task};
 
-/// The version of every `--json` document's shape; documented in the README.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use super::documents::SCHEMA_VERSION;
 
 /// Writes a line on stdout; a reader that has gone (`| head`) ends the
 /// output quietly, as other command-line tools do, instead of a panic.
@@ -19,12 +19,13 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// Prints one JSON document on stdout, with its `schema_version`.
-pub fn emit(mut doc: Value) {
-    if let Value::Object(map) = &mut doc {
-        map.insert("schema_version".into(), json!(SCHEMA_VERSION));
+/// Prints one JSON document (one of [`super::documents`]) on stdout.
+pub fn emit<T: serde::Serialize>(doc: &T) {
+    match serde_json::to_string(doc) {
+        Ok(text) => say!("{text}"),
+        // A document is plain data; this cannot happen, and is not hidden.
+        Err(e) => eprintln!("error: cannot write the JSON document: {e}"),
     }
-    say!("{doc}");
 }
 
 /// Prints for people or for programs.
@@ -50,31 +51,16 @@ fn refused_at(error: &Error) -> Option<String> {
     Some(url.origin().ascii_serialization())
 }
 
-pub fn task_json(task: &Task) -> Value {
-    json!({
-        "id": task.id,
-        "provider": task.provider.name(),
-        "status": task.status.as_word(),
-        "progress": task.progress,
-        "video_urls": task.video_urls,
-        "error": task.error,
-    })
-}
-
 impl Output {
     pub fn task(&self, task: &Task, asked: &Asked, file: Option<&Downloaded>) {
         if self.json {
-            let mut doc = json!({ "task": task_json(task) });
-            if let Some(r) = &asked.resolution {
-                doc["resolution"] = json!(r);
-            }
-            if let Some(d) = asked.duration {
-                doc["duration"] = json!(d);
-            }
-            if let Some(f) = file {
-                doc["file"] = json!({ "path": f.path, "bytes": f.bytes, "sha256": f.sha256 });
-            }
-            emit(doc);
+            emit(&TaskResult {
+                schema_version: Version,
+                task: task.into(),
+                resolution: asked.resolution.clone(),
+                duration: asked.duration,
+                file: file.map(FileDoc::from),
+            });
             return;
         }
         let mut line = format!("task {}  {}  {}", task.id, task.provider, task.status);
@@ -99,7 +85,10 @@ impl Output {
 
     pub fn tasks(&self, tasks: &[Task]) {
         if self.json {
-            emit(json!({ "tasks": tasks.iter().map(task_json).collect::<Vec<_>>() }));
+            emit(&TaskList {
+                schema_version: Version,
+                tasks: tasks.iter().map(TaskDoc::from).collect(),
+            });
         } else if tasks.is_empty() {
             say!("no tasks");
         } else {
@@ -111,9 +100,7 @@ impl Output {
 
     pub fn event(&self, event: &WebhookEvent) {
         if self.json {
-            emit(
-                json!({ "valid": true, "id": event.id, "task_id": event.task_id, "status": event.status.as_word(), "generated": event.generated }),
-            );
+            emit(&WebhookVerified::from(event));
         } else {
             say!(
                 "valid: delivery {} says task {} is {}",
@@ -128,24 +115,25 @@ impl Output {
     /// An error, on stderr for people (one line, no trace) or stdout as JSON.
     pub fn error(&self, error: &Error, code: u8) {
         if self.json {
-            let mut doc = json!({ "error": error.to_string(), "exit_code": code });
-            if let Some(id) = error.task_id() {
-                doc["task_id"] = json!(id);
-            }
-            if let Some(status) = error.status() {
-                doc["status"] = json!(status);
-            }
-            match error {
-                Error::TaskFailed(task) => doc["task"] = task_json(task),
+            let (task, body) = match error {
+                Error::TaskFailed(task) => (Some(TaskDoc::from(&**task)), None),
                 Error::ExceededMaxWait {
                     last: Some(task), ..
-                } => doc["task"] = task_json(task),
+                } => (Some(TaskDoc::from(&**task)), None),
                 Error::Api { body, .. } | Error::Unauthorized { body, .. } => {
-                    doc["body"] = json!(crate::error::excerpt(body));
+                    (None, Some(crate::error::excerpt(body)))
                 }
-                _ => {}
-            }
-            emit(doc);
+                _ => (None, None),
+            };
+            emit(&ErrorDoc {
+                schema_version: Version,
+                error: error.to_string(),
+                exit_code: code,
+                task_id: error.task_id().map(String::from),
+                status: error.status(),
+                task,
+                body,
+            });
         } else if let Some(origin) = refused_at(error) {
             eprintln!(
                 "error: nothing is listening at {origin}; is the mock running (`seedance-mini mock`), or is --base-url wrong?"

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use futures_util::StreamExt;
-use serde_json::json;
 
+use super::documents::{JobDoc, SyncReport, Synced, Version};
 use super::Session;
 use crate::journal::{unix_now, JobFilter, JobRecord, JobState};
 use crate::{Client, Error, Journal, Provider, WaitOptions};
@@ -38,26 +38,6 @@ fn short_tail(text: &str, max: usize) -> String {
     format!("…{tail}")
 }
 
-fn job_json(job: &JobRecord) -> serde_json::Value {
-    json!({
-        "job": job.id,
-        "host": job.host(),
-        "id": job.task_id,
-        "provider": job.provider,
-        "state": job.state,
-        "status": job.status,
-        "prompt": job.prompt,
-        "output": job.output,
-        "video_urls": job.video_urls,
-        "file_bytes": job.file_bytes,
-        "file_sha256": job.file_sha256,
-        "error": job.error,
-        "created_at": job.created_at,
-        "expires_at": job.expires_at,
-        "base_url": job.base_url,
-    })
-}
-
 /// Lists the journal's jobs that `filter` selects, one row at a time, so
 /// memory does not grow with the journal. A reader that goes away (a closed
 /// pipe) ends the listing quietly.
@@ -68,8 +48,8 @@ pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) ->
     let mut written = Ok(());
     let mut rows = 0usize;
     if out.json {
-        // The same document `emit` would print, written as it is read.
-        let head = json!(journal.path()).to_string();
+        // A `documents::JournalTasks`, written as it is read.
+        let head = serde_json::to_string(journal.path()).unwrap_or_default();
         written = write!(
             w,
             "{{\"journal\":{head},\"schema_version\":{},\"tasks\":[",
@@ -78,7 +58,8 @@ pub(crate) fn list(journal: &Journal, filter: &JobFilter, out: super::Output) ->
         journal.each_job(filter, |job| {
             let sep = if rows == 0 { "" } else { "," };
             rows += 1;
-            written = write!(w, "{sep}{}", job_json(&job));
+            let row = serde_json::to_string(&JobDoc::from(&job)).unwrap_or_default();
+            written = write!(w, "{sep}{row}");
             written.is_ok()
         })?;
         if written.is_ok() {
@@ -259,13 +240,28 @@ pub(crate) async fn sync(
         let items: Vec<_> = results
             .iter()
             .map(|(job, r)| match r {
-                Ok(what) => json!({ "id": job.task_id, "provider": job.provider, "ok": true, "result": what }),
-                Err(e) => json!({ "id": job.task_id, "provider": job.provider, "ok": false, "error": e.to_string() }),
+                Ok(what) => Synced {
+                    id: job.task_id.clone(),
+                    provider: job.provider.name().to_string(),
+                    ok: true,
+                    result: Some(what.to_string()),
+                    error: None,
+                },
+                Err(e) => Synced {
+                    id: job.task_id.clone(),
+                    provider: job.provider.name().to_string(),
+                    ok: false,
+                    result: None,
+                    error: Some(e.to_string()),
+                },
             })
             .collect();
-        super::output::emit(
-            json!({ "synced": items, "skipped_in_doubt": in_doubt, "exit_code": code }),
-        );
+        super::output::emit(&SyncReport {
+            schema_version: Version,
+            synced: items,
+            skipped_in_doubt: in_doubt,
+            exit_code: code,
+        });
     } else {
         if results.is_empty() {
             super::output::say!("nothing to sync in {}", journal.path().display());

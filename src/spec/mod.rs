@@ -87,6 +87,7 @@ impl Document {
 
 /// Whom a change breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
     /// Breaks code built from OLD on both sides.
@@ -120,6 +121,7 @@ impl Impact {
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 pub struct Finding {
     /// The operation it is reached from (`operationId`), if any.
     pub operation: Option<String>,
@@ -143,6 +145,7 @@ pub struct Finding {
 
 /// The changes between two documents.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "cli", derive(schemars::JsonSchema))]
 pub struct Report {
     /// The old document's name.
     pub old: String,

@@ -56,3 +56,23 @@ pub fn completed_task(provider: seedance_mini::Provider, url: String) -> seedanc
         .with_progress(100)
         .with_video_urls(vec![url])
 }
+
+/// The published contract of `--json` (`schema/cli.json`).
+#[cfg(feature = "cli")]
+pub fn cli_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../../schema/cli.json");
+        jsonschema::validator_for(&serde_json::from_str(text).unwrap()).unwrap()
+    })
+}
+
+/// `v` is one of the documents the published schema declares.
+#[cfg(feature = "cli")]
+pub fn conforms(v: &serde_json::Value) {
+    let errors: Vec<String> = cli_schema().iter_errors(v).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{v}\ndoes not follow schema/cli.json: {errors:#?}"
+    );
+}
