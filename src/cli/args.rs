@@ -150,72 +150,24 @@ pub enum Command {
     /// Create a video task from a prompt (and images); wait and save it with -o.
     Generate(Box<GenerateArgs>),
     /// Show a task's status.
-    Status {
-        /// Task id.
-        id: String,
-    },
+    Status(StatusArgs),
     /// List tasks (Magnific).
-    List {
-        /// Only tasks of this resolution.
-        #[arg(long, value_parser = parse_resolution)]
-        resolution: Option<Resolution>,
-    },
+    List(ListArgs),
     /// Wait for a task to finish (and save it with -o).
-    Wait {
-        /// Task id.
-        id: String,
-        #[command(flatten)]
-        wait: WaitArgs,
-        /// Save the video here when done.
-        #[arg(short, long, value_name = "FILE.mp4")]
-        output: Option<PathBuf>,
-        /// Overwrite the output file if it exists.
-        #[arg(long)]
-        force: bool,
-    },
+    Wait(WaitCmdArgs),
     /// Save a finished task's video.
-    Download {
-        /// Task id.
-        id: String,
-        /// Where to save it.
-        #[arg(short, long, value_name = "FILE.mp4")]
-        output: PathBuf,
-        /// Overwrite the output file if it exists.
-        #[arg(long)]
-        force: bool,
-    },
+    Download(DownloadArgs),
     /// Run a batch file (JSON Lines, one job per line); re-running resumes it.
     Batch(BatchArgs),
     /// The journal's tasks, one row per job; `tasks sync` finishes what is left.
-    Tasks {
-        /// `sync`: poll unfinished tasks and download the finished ones.
-        #[command(subcommand)]
-        action: Option<TasksAction>,
-        /// Only jobs in this state: claimed, submitting, in_doubt,
-        /// rejected, submitted, done or failed.
-        #[arg(long, value_parser = parse_state)]
-        state: Option<crate::journal::JobState>,
-        /// Only the newest N jobs.
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
-        /// Every row, also those a resubmission replaced.
-        #[arg(long)]
-        all: bool,
-        /// Only the jobs of this host: the one holding the file, else the
-        /// one holding the claim (see --host-id).
-        #[arg(long, value_name = "NAME")]
-        host: Option<String>,
-    },
+    Tasks(TasksArgs),
     /// Run the mock server until interrupted.
     Mock(Box<MockArgs>),
     /// Work with OpenAPI documents.
     #[command(subcommand)]
     Spec(SpecCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the manual page (roff), for `man -l -`.
     Man,
     /// Work with webhook deliveries.
@@ -365,14 +317,118 @@ pub struct BatchArgs {
 #[derive(Debug, Subcommand)]
 pub enum TasksAction {
     /// Poll the unfinished tasks and download the finished ones not yet saved.
-    Sync {
-        #[command(flatten)]
-        wait: WaitArgs,
-        /// Also fetch to this machine the videos other hosts downloaded
-        /// (to the same paths), while their URLs are valid.
-        #[arg(long)]
-        here: bool,
-    },
+    Sync(SyncArgs),
+}
+
+/// Options of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Task id.
+    pub id: String,
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tasks of this resolution.
+    #[arg(long, value_parser = parse_resolution)]
+    pub resolution: Option<Resolution>,
+}
+
+/// Options of `wait`.
+#[derive(Debug, Args)]
+pub struct WaitCmdArgs {
+    /// Task id.
+    pub id: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Save the video here when done.
+    #[arg(short, long, value_name = "FILE.mp4")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Task id.
+    pub id: String,
+    /// Where to save it.
+    #[arg(short, long, value_name = "FILE.mp4")]
+    pub output: PathBuf,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `tasks`.
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    /// `sync`: poll unfinished tasks and download the finished ones.
+    #[command(subcommand)]
+    pub action: Option<TasksAction>,
+    /// Only jobs in this state: claimed, submitting, in_doubt,
+    /// rejected, submitted, done or failed.
+    #[arg(long, value_parser = parse_state)]
+    pub state: Option<crate::journal::JobState>,
+    /// Only the newest N jobs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Every row, also those a resubmission replaced.
+    #[arg(long)]
+    pub all: bool,
+    /// Only the jobs of this host: the one holding the file, else the
+    /// one holding the claim (see --host-id).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `tasks sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Also fetch to this machine the videos other hosts downloaded
+    /// (to the same paths), while their URLs are valid.
+    #[arg(long)]
+    pub here: bool,
+}
+
+/// Options of `spec diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare NEW with the document compiled into this build.
+    #[arg(long, value_name = "PROVIDER", value_parser = parse_provider)]
+    pub vendored: Option<Provider>,
+    /// OLD.yaml NEW.yaml, or only NEW.yaml with --vendored.
+    #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Options of `webhook verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signing secret (raw, or `whsec_`-prefixed base64).
+    #[arg(long)]
+    pub secret: String,
+    /// The delivery's headers: `Name: value` lines, or a JSON object.
+    #[arg(long, value_name = "FILE")]
+    pub headers: PathBuf,
+    /// The delivery's raw body.
+    #[arg(long, value_name = "FILE")]
+    pub body: PathBuf,
+    /// Check as of this unix time (for a delivery saved earlier) [default: now].
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub at: Option<u64>,
 }
 
 /// How long to wait.
@@ -460,34 +516,14 @@ pub enum SpecCommand {
     /// What changed between OLD and NEW, and whether it breaks code built
     /// from OLD. Exit codes: 0 nothing breaks, 1 breaking changes found,
     /// 2 bad input (unreadable, not YAML, not OpenAPI 3).
-    Diff {
-        /// Compare NEW with the document compiled into this build.
-        #[arg(long, value_name = "PROVIDER", value_parser = parse_provider)]
-        vendored: Option<Provider>,
-        /// OLD.yaml NEW.yaml, or only NEW.yaml with --vendored.
-        #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
-        files: Vec<PathBuf>,
-    },
+    Diff(DiffArgs),
 }
 
 /// `webhook` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Check a saved delivery's signature and print its event.
-    Verify {
-        /// The signing secret (raw, or `whsec_`-prefixed base64).
-        #[arg(long)]
-        secret: String,
-        /// The delivery's headers: `Name: value` lines, or a JSON object.
-        #[arg(long, value_name = "FILE")]
-        headers: PathBuf,
-        /// The delivery's raw body.
-        #[arg(long, value_name = "FILE")]
-        body: PathBuf,
-        /// Check as of this unix time (for a delivery saved earlier) [default: now].
-        #[arg(long, value_name = "UNIX_SECS")]
-        at: Option<u64>,
-    },
+    Verify(VerifyArgs),
 }
 
 fn parse_provider(s: &str) -> Result<Provider, String> {

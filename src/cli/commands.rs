@@ -1,13 +1,17 @@
-//! Running a parsed command line: the commands that need no provider run
-//! at once; the others (`Remote`) share one set-up of the stop signal, the
-//! journal, the embedded mock and the client.
+//! Each subcommand is a type that runs itself, in the manner of oxide's
+//! `RunnableCmd`. [`Run`] is what every command does with the global
+//! options and the printer; the commands that talk to a provider implement
+//! [`RunRemote`] instead, and share one set-up ([`remote`]): the stop
+//! signal, the journal, the embedded mock and the client.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::args::{
-    self, Command, GenerateArgs, SpecCommand, TasksAction, WaitArgs, WebhookCommand,
+    BatchArgs, Command, CompletionsArgs, DiffArgs, DownloadArgs, GenerateArgs, ListArgs, MockArgs,
+    SpecCommand, StatusArgs, SyncArgs, TasksAction, TasksArgs, VerifyArgs, WaitArgs, WaitCmdArgs,
+    WebhookCommand,
 };
 use super::output::{Asked, Output};
 use super::progress::Progress;
@@ -17,70 +21,48 @@ use super::{
     verify_webhook, wait_options, Cli, Session,
 };
 use crate::mock::MockServer;
-use crate::{Client, Error, WaitOptions};
+use crate::{Client, Error, Journal, Provider, WaitOptions};
 
-pub(super) async fn run(cli: &Cli, out: Output) -> Result<u8, Error> {
-    // The commands that need no provider run here; the others are named
-    // for `remote`, which sets up what they share.
-    let work = match &cli.command {
-        Command::Completions { shell } => return completions(*shell),
-        Command::Man => return man(),
-        Command::Mock(args) => return serve_mock(cli, args, out).await,
-        Command::Spec(SpecCommand::Diff { vendored, files }) => {
-            return spec_diff(*vendored, files, out)
+/// What every command is given: the global options, and the printer.
+pub(super) struct Context<'a> {
+    pub(super) cli: &'a Cli,
+    pub(super) out: Output,
+}
+
+/// A command: it runs, and says the exit code.
+pub(super) trait Run {
+    /// Runs it.
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error>;
+}
+
+/// The command line's one dispatch: each subcommand runs itself.
+impl Run for Command {
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error> {
+        match self {
+            Command::Generate(args) => remote(ctx, &**args).await,
+            Command::Status(args) => remote(ctx, args).await,
+            Command::List(args) => remote(ctx, args).await,
+            Command::Wait(args) => remote(ctx, args).await,
+            Command::Download(args) => remote(ctx, args).await,
+            Command::Batch(args) => remote(ctx, args).await,
+            Command::Tasks(args) => args.run(ctx).await,
+            Command::Mock(args) => args.run(ctx).await,
+            Command::Spec(SpecCommand::Diff(args)) => args.run(ctx).await,
+            Command::Completions(args) => args.run(ctx).await,
+            Command::Man => man(),
+            Command::Webhook(WebhookCommand::Verify(args)) => args.run(ctx).await,
         }
-        Command::Webhook(WebhookCommand::Verify {
-            secret,
-            headers,
-            body,
-            at,
-        }) => {
-            let now = at.map_or_else(SystemTime::now, |secs| {
-                UNIX_EPOCH + Duration::from_secs(secs)
-            });
-            return verify_webhook(secret, headers, body, now, out);
-        }
-        Command::Tasks {
-            action: None,
-            state,
-            limit,
-            all,
-            host,
-        } => return list_tasks(cli, *state, *limit, *all, host.as_deref(), out),
-        Command::Generate(args) => Remote::Generate(args),
-        Command::Status { id } => Remote::Status(id),
-        Command::List { resolution } => Remote::List(*resolution),
-        Command::Wait {
-            id,
-            wait,
-            output,
-            force,
-        } => Remote::Wait {
-            id,
-            wait,
-            output: output.as_deref(),
-            force: *force,
-        },
-        Command::Download { id, output, force } => Remote::Download {
-            id,
-            output,
-            force: *force,
-        },
-        Command::Batch(args) => Remote::Batch(args),
-        Command::Tasks {
-            action: Some(TasksAction::Sync { wait, here }),
-            ..
-        } => Remote::Sync { wait, here: *here },
-    };
-    remote(cli, out, work).await
+    }
 }
 
 /// `completions SHELL`: the completion script on stdout.
-fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
-    let mut command = <Cli as clap::CommandFactory>::command();
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, "seedance-mini", &mut script);
-    Ok(tasks::quietly(std::io::stdout().lock().write_all(&script)))
+impl Run for CompletionsArgs {
+    async fn run(&self, _: &Context<'_>) -> Result<u8, Error> {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, &mut command, "seedance-mini", &mut script);
+        Ok(tasks::quietly(std::io::stdout().lock().write_all(&script)))
+    }
 }
 
 /// `man`: the manual page (roff) on stdout.
@@ -89,67 +71,127 @@ fn man() -> Result<u8, Error> {
     Ok(tasks::quietly(std::io::stdout().lock().write_all(&page)))
 }
 
-/// `tasks` (without an action): the journal's jobs.
-fn list_tasks(
-    cli: &Cli,
-    state: Option<crate::journal::JobState>,
-    limit: Option<usize>,
-    all: bool,
-    host: Option<&str>,
-    out: Output,
-) -> Result<u8, Error> {
-    let _stop = signals::Stop::listen()?;
-    let journal = open_journal(cli)?.ok_or_else(|| no_journal(cli))?;
-    let mut filter = crate::journal::JobFilter::new().history(all);
-    if let Some(state) = state {
-        filter = filter.state(state);
+/// `mock`: serves until interrupted.
+impl Run for Box<MockArgs> {
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error> {
+        serve_mock(ctx.cli, self, ctx.out).await
     }
-    if let Some(limit) = limit {
-        filter = filter.limit(limit);
-    }
-    if cli.provider_given {
-        filter = filter.provider(cli.provider);
-    }
-    if let Some(host) = host {
-        filter = filter.host(host);
-    }
-    tasks::list(&journal, &filter, out)
 }
 
-/// A command that talks to a provider (or several): what `remote` runs.
-enum Remote<'a> {
-    Generate(&'a GenerateArgs),
-    Status(&'a str),
-    List(Option<crate::Resolution>),
-    Wait {
-        id: &'a str,
-        wait: &'a WaitArgs,
-        output: Option<&'a Path>,
-        force: bool,
-    },
-    Download {
-        id: &'a str,
-        output: &'a Path,
-        force: bool,
-    },
-    Batch(&'a args::BatchArgs),
-    Sync {
-        wait: &'a WaitArgs,
-        here: bool,
-    },
+/// `spec diff`.
+impl Run for DiffArgs {
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error> {
+        spec_diff(self.vendored, &self.files, ctx.out)
+    }
+}
+
+/// `webhook verify`.
+impl Run for VerifyArgs {
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error> {
+        let now = self.at.map_or_else(SystemTime::now, |secs| {
+            UNIX_EPOCH + Duration::from_secs(secs)
+        });
+        verify_webhook(&self.secret, &self.headers, &self.body, now, ctx.out)
+    }
+}
+
+/// `tasks`: the journal's jobs; `tasks sync` finishes them.
+impl Run for TasksArgs {
+    async fn run(&self, ctx: &Context<'_>) -> Result<u8, Error> {
+        let TasksArgs {
+            action,
+            state,
+            limit,
+            all,
+            host,
+        } = self;
+        if let Some(TasksAction::Sync(sync)) = action {
+            return remote(ctx, sync).await;
+        }
+        let cli = ctx.cli;
+        let _stop = signals::Stop::listen()?;
+        let journal = open_journal(cli)?.ok_or_else(|| no_journal(cli))?;
+        let mut filter = crate::journal::JobFilter::new().history(*all);
+        if let Some(state) = state {
+            filter = filter.state(*state);
+        }
+        if let Some(limit) = limit {
+            filter = filter.limit(*limit);
+        }
+        if cli.provider_given {
+            filter = filter.provider(cli.provider);
+        }
+        if let Some(host) = host {
+            filter = filter.host(host);
+        }
+        tasks::list(&journal, &filter, ctx.out)
+    }
+}
+
+/// A command that talks to a provider (or several): [`remote`] sets up what
+/// these share, and runs it.
+pub(super) trait RunRemote {
+    /// The one task it is about, if any: a fresh embedded mock cannot know
+    /// it, and the journal may know who made it.
+    fn task_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether it calls the one provider `--provider` names; a batch or a
+    /// sync makes a client per provider its work names instead, and needs
+    /// no key for `--provider` unless that is one of them.
+    fn single_client(&self) -> bool {
+        true
+    }
+
+    /// Runs it.
+    async fn run(&self, remote: &Remote<'_>) -> Result<u8, Error>;
+}
+
+/// What the provider commands share.
+pub(super) struct Remote<'a> {
+    session: Session<'a>,
+    journal: Option<Journal>,
+    endpoints: credentials::Endpoints<'a>,
+    mock: Option<&'a MockServer>,
+    client: Option<Client>,
+}
+
+impl Remote<'_> {
+    /// The client for `--provider` (or for the provider the journal says
+    /// made the task).
+    fn client(&self) -> Result<&Client, Error> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| Error::validation("command", "takes no single client"))
+    }
+
+    /// The wait options of `args`, with the embedded mock's quicker polls.
+    fn waits(&self, args: &WaitArgs) -> Result<WaitOptions, Error> {
+        wait_options(args, self.mock.is_some())
+    }
+
+    /// A client for `provider`, as `--provider` would make it.
+    fn make_client(&self, provider: Provider) -> Result<Client, Error> {
+        make_client(
+            self.session.cli,
+            &self.endpoints,
+            provider,
+            self.mock,
+            self.journal.clone(),
+        )
+    }
 }
 
 /// Sets up what the provider commands share (the stop signal, the journal,
-/// the embedded mock, the client), then runs `work`.
-async fn remote(cli: &Cli, out: Output, work: Remote<'_>) -> Result<u8, Error> {
+/// the embedded mock, the client), then runs `command`.
+async fn remote<C: RunRemote + ?Sized>(ctx: &Context<'_>, command: &C) -> Result<u8, Error> {
+    let cli = ctx.cli;
     let stop = signals::Stop::listen()?;
     let journal = open_journal(cli)?;
     // The embedded mock lives as long as this command: a task id from an
     // earlier command cannot be in it.
-    let one_task = match &work {
-        Remote::Status(id) | Remote::Wait { id, .. } | Remote::Download { id, .. } => Some(*id),
-        _ => None,
-    };
+    let one_task = command.task_id();
     if let (true, Some(id)) = (cli.mock, one_task) {
         return Err(Error::validation(
             "--mock",
@@ -172,13 +214,10 @@ async fn remote(cli: &Cli, out: Output, work: Remote<'_>) -> Result<u8, Error> {
         (Some(id), Some(journal), false) => journal.job_by_task_id(id)?,
         _ => None,
     };
-    // Made only for the commands on one task or one provider: a batch or a
-    // sync makes a client per provider its work names, and needs no key
-    // for --provider unless that is one of them.
-    let client = match (&work, &known) {
-        (Remote::Batch(_) | Remote::Sync { .. }, _) => None,
-        (_, Some(row)) => Some(client_for_row(&endpoints, row, journal.clone())?),
-        (_, None) => Some(make_client(
+    let client = match (command.single_client(), &known) {
+        (false, _) => None,
+        (true, Some(row)) => Some(client_for_row(&endpoints, row, journal.clone())?),
+        (true, None) => Some(make_client(
             cli,
             &endpoints,
             cli.provider,
@@ -186,63 +225,125 @@ async fn remote(cli: &Cli, out: Output, work: Remote<'_>) -> Result<u8, Error> {
             journal.clone(),
         )?),
     };
-    let client = || {
-        client
-            .clone()
-            .ok_or_else(|| Error::validation("command", "takes no single client"))
-    };
     let progress = Progress::new(cli.quiet || cli.json);
-    let waits = |a: &WaitArgs| wait_options(a, mock.is_some());
-    let session = Session {
-        cli,
-        stop: &stop,
-        progress: &progress,
-        out,
+    let remote = Remote {
+        session: Session {
+            cli,
+            stop: &stop,
+            progress: &progress,
+            out: ctx.out,
+        },
+        journal,
+        endpoints,
+        mock: mock.as_ref(),
+        client,
     };
-    match work {
-        Remote::Generate(args) => {
-            generate(&session, &client()?, args, waits(&args.wait_args)?).await
-        }
-        Remote::Status(id) => {
-            out.task(&client()?.get(id).await?, &Asked::default(), None);
-            Ok(0)
-        }
-        Remote::List(resolution) => {
-            out.tasks(&client()?.list(resolution).await?);
-            Ok(0)
-        }
-        Remote::Wait {
-            id,
-            wait,
+    command.run(&remote).await
+}
+
+/// `generate PROMPT`.
+impl RunRemote for GenerateArgs {
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        generate(&r.session, r.client()?, self, r.waits(&self.wait_args)?).await
+    }
+}
+
+/// `status ID`.
+impl RunRemote for StatusArgs {
+    fn task_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        let task = r.client()?.get(&self.id).await?;
+        r.session.out.task(&task, &Asked::default(), None);
+        Ok(0)
+    }
+}
+
+/// `list`.
+impl RunRemote for ListArgs {
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        r.session
+            .out
+            .tasks(&r.client()?.list(self.resolution).await?);
+        Ok(0)
+    }
+}
+
+/// `wait ID [-o PATH]`.
+impl RunRemote for WaitCmdArgs {
+    fn task_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        let waits = r.waits(&self.wait)?;
+        let output = self.output.as_deref();
+        wait_for(
+            &r.session,
+            r.client()?,
+            &self.id,
+            &waits,
             output,
-            force,
-        } => {
-            let waits = waits(wait)?;
-            wait_for(&session, &client()?, id, &waits, output, force).await
+            self.force,
+        )
+        .await
+    }
+}
+
+/// `download ID -o PATH`.
+impl RunRemote for DownloadArgs {
+    fn task_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        download_task(&r.session, r.client()?, &self.id, &self.output, self.force).await
+    }
+}
+
+/// `batch FILE --out-dir DIR`.
+impl RunRemote for BatchArgs {
+    fn single_client(&self) -> bool {
+        false
+    }
+
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        if r.journal.is_none() && !r.session.cli.quiet {
+            eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
         }
-        Remote::Download { id, output, force } => {
-            download_task(&session, &client()?, id, output, force).await
-        }
-        Remote::Batch(args) => {
-            if journal.is_none() && !cli.quiet {
-                eprintln!("warning: no journal: a killed batch cannot be resumed, and its paid tasks are recorded nowhere");
-            }
-            let make = |p| make_client(cli, &endpoints, p, mock.as_ref(), journal.clone());
-            batch::run(&session, args, journal.as_ref(), make, waits(&args.wait)?).await
-        }
-        Remote::Sync { wait, here } => {
-            let journal = journal.ok_or_else(|| no_journal(cli))?;
-            tasks::sync(
-                &session,
-                &journal,
-                // A task is finished where it was created, and only with the
-                // key given for that provider at that origin.
-                |p, base| client_at(&endpoints, p, base, Some(journal.clone())),
-                &waits(wait)?,
-                here,
-            )
-            .await
-        }
+        let make = |p| r.make_client(p);
+        batch::run(
+            &r.session,
+            self,
+            r.journal.as_ref(),
+            make,
+            r.waits(&self.wait)?,
+        )
+        .await
+    }
+}
+
+/// `tasks sync`.
+impl RunRemote for SyncArgs {
+    fn single_client(&self) -> bool {
+        false
+    }
+
+    async fn run(&self, r: &Remote<'_>) -> Result<u8, Error> {
+        let cli = r.session.cli;
+        let journal = r.journal.clone().ok_or_else(|| no_journal(cli))?;
+        tasks::sync(
+            &r.session,
+            &journal,
+            // A task is finished where it was created, and only with the
+            // key given for that provider at that origin.
+            |p, base| client_at(&r.endpoints, p, base, Some(journal.clone())),
+            &r.waits(&self.wait)?,
+            self.here,
+        )
+        .await
     }
 }
 

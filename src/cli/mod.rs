@@ -72,7 +72,8 @@ pub fn main() -> ExitCode {
         }
     };
     let out = Output { json: cli.json };
-    let code = match runtime.block_on(commands::run(&cli, out)) {
+    let ctx = commands::Context { cli: &cli, out };
+    let code = match runtime.block_on(commands::Run::run(&cli.command, &ctx)) {
         Ok(code) => code,
         // What was under way, and how to resume, is already said.
         Err(Error::Interrupted) => 130,
