@@ -95,7 +95,7 @@ pub(crate) async fn run(
                     "needs the signing secret in MAGNIFIC_WEBHOOK_SECRET, to verify each delivery",
                 )),
             };
-            let addr = super::resolve_addr(addr)
+            let addr = super::serve::resolve_addr(addr)
                 .await
                 .map_err(|e| rename(e, "--listen"))?;
             let inbox = batch::inbox::listen(addr, &secret)

@@ -13,12 +13,13 @@ use super::args::{
     SpecCommand, StatusArgs, SyncArgs, TasksAction, TasksArgs, VerifyArgs, WaitArgs, WaitCmdArgs,
     WebhookCommand,
 };
+use super::offline::{spec_diff, verify_webhook};
 use super::output::{Asked, Output};
 use super::progress::Progress;
+use super::serve::serve_mock;
 use super::{
     batch, check_output, client_at, client_for_row, credentials, finish, generate, make_client,
-    manual, no_journal, open_journal, pending, serve_mock, signals, spec_diff, tasks,
-    verify_webhook, wait_options, Cli, Session,
+    manual, no_journal, open_journal, pending, signals, tasks, wait_options, Cli, Session,
 };
 use crate::mock::MockServer;
 use crate::{Client, Error, Journal, Provider, WaitOptions};

@@ -7,22 +7,23 @@ mod commands;
 mod credentials;
 pub mod documents;
 mod manual;
+mod offline;
 mod output;
 mod progress;
+mod serve;
 mod signals;
 mod tasks;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub use args::Cli;
-use args::{GenerateArgs, MockArgs, WaitArgs};
+use args::{GenerateArgs, WaitArgs};
 use output::{Asked, Output};
 use progress::Progress;
 
-use crate::mock::{Lifecycle, MockServer, DEFAULT_API_KEY};
+use crate::mock::{MockServer, DEFAULT_API_KEY};
 use crate::{
     Client, Error, Field, Journal, Media, RequestField, RequestOptions, Task, VideoRequest,
     WaitOptions,
@@ -750,57 +751,6 @@ async fn finish(
     Ok(0)
 }
 
-/// `spec diff`: 0 nothing breaks, 1 something does, 2 bad input.
-fn spec_diff(
-    vendored: Option<crate::Provider>,
-    files: &[PathBuf],
-    out: Output,
-) -> Result<u8, Error> {
-    use crate::spec::{diff, Document};
-    let documents = match (vendored, files) {
-        (Some(p), [new]) => Document::read(new).map(|new| (Document::vendored(p), new)),
-        (None, [old, new]) => Document::read(old).and_then(|old| Ok((old, Document::read(new)?))),
-        (Some(_), _) => {
-            return Err(Error::validation("--vendored", "takes one file: NEW.yaml"));
-        }
-        (None, _) => {
-            return Err(Error::validation(
-                "FILE",
-                "give OLD.yaml NEW.yaml, or --vendored PROVIDER NEW.yaml",
-            ))
-        }
-    };
-    let report = documents
-        .and_then(|(old, new)| diff(&old, &new))
-        .map_err(|e| Error::validation(&e.name, e.message))?;
-    if out.json {
-        output::emit(&documents::SpecDiff {
-            schema_version: documents::Version,
-            exit_code: report.exit_code(),
-            report: report.clone(),
-        });
-    } else {
-        // Through the printer's rule: a reader that has gone is not an error.
-        let written = std::io::stdout()
-            .lock()
-            .write_all(report.render().as_bytes());
-        if tasks::quietly(written) != 0 {
-            return Ok(3);
-        }
-    }
-    Ok(report.exit_code())
-}
-
-/// `HOST:PORT` (a name such as `localhost`, or an IP) as a socket address.
-async fn resolve_addr(addr: &str) -> Result<std::net::SocketAddr, Error> {
-    let mut found = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| Error::validation("--addr", format!("`{addr}` is not HOST:PORT: {e}")))?;
-    found
-        .next()
-        .ok_or_else(|| Error::validation("--addr", format!("`{addr}` resolves to no address")))
-}
-
 /// Refuses `url`, given with `flag`, unless it is an http(s) URL.
 pub(crate) fn http_url(flag: &'static str, url: &str) -> Result<(), Error> {
     let parsed = reqwest::Url::parse(url)
@@ -826,259 +776,9 @@ fn client_rate_limit(spec: &str, provider: crate::Provider) -> Result<crate::Rat
     }
 }
 
-/// `--lifecycle-ms IN_PROGRESS DONE[..LATEST]` as (in progress, done, latest done).
-fn lifecycle_ms(values: &[String]) -> Result<(u64, u64, u64), Error> {
-    let number = |text: &str| {
-        text.trim().parse::<u64>().map_err(|_| {
-            Error::validation(
-                "--lifecycle-ms",
-                format!("`{text}` is not a whole number of milliseconds"),
-            )
-        })
-    };
-    let (Some(first), Some(second)) = (values.first(), values.get(1)) else {
-        return Err(Error::validation("--lifecycle-ms", "takes two values"));
-    };
-    let in_progress = number(first)?;
-    let (done, latest) = match second.split_once("..") {
-        Some((low, high)) => (number(low)?, number(high)?),
-        None => (number(second)?, number(second)?),
-    };
-    if latest < done {
-        return Err(Error::validation(
-            "--lifecycle-ms",
-            format!("`{second}` ends before it starts"),
-        ));
-    }
-    Ok((in_progress, done, latest))
-}
-
-async fn serve_mock(cli: &Cli, args: &MockArgs, out: Output) -> Result<u8, Error> {
-    let lifecycle = lifecycle_ms(&args.lifecycle_ms)?;
-    let mut builder = MockServer::builder()
-        .addr(resolve_addr(&args.addr).await?)
-        .video_ttl(Duration::from_secs(args.video_ttl))
-        .max_tasks(args.max_tasks)
-        .journal_size(args.journal_size)
-        .lifecycle(Lifecycle::Clock {
-            in_progress_after: Duration::from_millis(lifecycle.0),
-            done_after: Duration::from_millis(lifecycle.1),
-        })
-        .lifecycle_spread(Duration::from_millis(lifecycle.2 - lifecycle.1))
-        .rate_limit_retry_after(args.retry_after);
-    for limit in &args.rate_limit {
-        let (provider, limit) = crate::mock::RateLimits::parse_one(limit)
-            .map_err(|e| Error::validation("--rate-limit", e))?;
-        builder = builder.rate_limit(provider, limit);
-    }
-    for key in &cli.api_keys {
-        builder = builder.api_key(key);
-    }
-    for fault in &args.fault {
-        builder = builder.fault(fault.parse().map_err(|e: crate::mock::FaultParseError| {
-            Error::validation("--fault", e.to_string())
-        })?);
-    }
-    if let Some(secret) = &args.webhook_secret {
-        builder = builder.webhook_secret(secret);
-    }
-    if let Some(seed) = args.seed {
-        builder = builder.seed(seed);
-    }
-    if let Some(url) = &args.public_url {
-        builder = builder.public_url(url);
-    }
-    if let Some(key) = &args.admin_key {
-        builder = builder.admin_key(key);
-    }
-    for upstream in &args.upstream {
-        let (provider, url) = upstream.split_once('=').ok_or_else(|| {
-            Error::validation(
-                "--upstream",
-                format!(
-                    "`{upstream}` is not PROVIDER=URL (such as magnific=https://api.magnific.com)"
-                ),
-            )
-        })?;
-        let provider: crate::Provider = provider.parse().map_err(|_| {
-            Error::validation(
-                "--upstream",
-                format!(
-                    "`{provider}` is not a provider ({})",
-                    crate::Provider::names()
-                ),
-            )
-        })?;
-        http_url("--upstream", url)?;
-        builder = builder.upstream(provider, url);
-    }
-    if let Some(dir) = &args.record {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::validation("--record", format!("cannot create {}: {e}", dir.display()))
-        })?;
-        builder = builder.record(dir);
-    }
-    if let Some(dir) = &args.replay {
-        std::fs::read_dir(dir).map_err(|e| {
-            Error::validation("--replay", format!("cannot read {}: {e}", dir.display()))
-        })?;
-        builder = builder.replay(dir);
-    }
-    builder = builder.limits(crate::mock::HostLimits {
-        max_connections: args.max_connections,
-        ..crate::mock::HostLimits::default()
-    });
-    let keys = builder.config().api_keys.clone();
-    let seed = builder.config().seed;
-    let secret = builder.config().webhook_secret.clone();
-    let upstreams = builder.config().upstreams.clone();
-    let mock = builder.start().await.map_err(|e| {
-        // A cassette that does not parse is InvalidData (proxy.rs).
-        let field = match e.kind() {
-            std::io::ErrorKind::InvalidData if args.replay.is_some() => "--replay",
-            _ => "--addr",
-        };
-        let what = match field {
-            "--addr" => format!("cannot listen on {}: {e}", args.addr),
-            _ => format!("cannot read the cassettes: {e}"),
-        };
-        Error::validation(field, what)
-    })?;
-    // A reader that went away (a closed pipe) must not bring the server down.
-    let mut stdout = std::io::stdout().lock();
-    let _ = if out.json {
-        let started = documents::MockStarted {
-            schema_version: documents::Version,
-            url: mock.url().to_string(),
-            api_keys: keys.clone(),
-            webhook_secret: secret.clone(),
-        };
-        writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string(&started).unwrap_or_default()
-        )
-    } else {
-        writeln!(stdout, "mock listening on {}", mock.url())
-            .and_then(|_| {
-                writeln!(
-                    stdout,
-                    "api key{}: {}",
-                    if keys.len() > 1 { "s" } else { "" },
-                    keys.join(", ")
-                )
-            })
-            .and_then(|_| writeln!(stdout, "webhook secret: {secret}"))
-            .and_then(|_| {
-                writeln!(
-                    stdout,
-                    "tasks: in progress after {} ms, done after {} ms; ids from seed {seed}{}",
-                    lifecycle.0,
-                    match lifecycle.2 > lifecycle.1 {
-                        true => format!("{}..{}", lifecycle.1, lifecycle.2),
-                        false => lifecycle.1.to_string(),
-                    },
-                    if args.seed.is_some() { "" } else { " (fresh; --seed repeats a run)" }
-                )?;
-                for fault in &args.fault {
-                    writeln!(stdout, "fault: {fault}")?;
-                }
-                for limit in &args.rate_limit {
-                    writeln!(stdout, "rate limit: {limit}, per client address{}", match args.retry_after {
-                        true => ", with Retry-After",
-                        false => "",
-                    })?;
-                }
-                for (provider, url) in &upstreams {
-                    writeln!(stdout, "{provider}: forwarded to {url}, checked against its document (/__mock/deviations)")?;
-                }
-                match &args.replay {
-                    Some(dir) => writeln!(stdout, "replaying cassettes from {}", dir.display()),
-                    None => Ok(()),
-                }
-            })
-            .and_then(|_| {
-                writeln!(
-                    stdout,
-                    "admin: {}/__mock/health  (Ctrl-C stops)",
-                    mock.url()
-                )
-            })
-    };
-    let _ = stdout.flush();
-    drop(stdout);
-    tokio::signal::ctrl_c().await?;
-    if !out.json {
-        clear_line();
-        eprintln!("mock stopped: its tasks and result URLs are gone");
-    }
-    Ok(0)
-}
-
-fn verify_webhook(
-    secret: &str,
-    headers: &Path,
-    body: &Path,
-    now: SystemTime,
-    out: Output,
-) -> Result<u8, Error> {
-    let read = |p: &Path, field: &str| {
-        std::fs::read(p)
-            .map_err(|e| Error::validation(field, format!("cannot read {}: {e}", p.display())))
-    };
-    let raw_headers = read(headers, "--headers")?;
-    let body = read(body, "--body")?;
-    let map =
-        parse_headers(&raw_headers).map_err(|reason| Error::validation("--headers", reason))?;
-    let event = crate::webhook::verify(secret, &map, &body, now)?;
-    out.event(&event);
-    Ok(0)
-}
-
-/// `Name: value` lines (as an HTTP dump has them) or a JSON object.
-fn parse_headers(raw: &[u8]) -> Result<reqwest::header::HeaderMap, String> {
-    let text = std::str::from_utf8(raw).map_err(|_| "is not UTF-8 text".to_string())?;
-    let pairs: Vec<(String, String)> = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k,
-                    v.as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect(),
-        _ => text
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect(),
-    };
-    let mut map = reqwest::header::HeaderMap::new();
-    for (k, v) in pairs {
-        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| format!("`{k}` is not a header name"))?;
-        let value = reqwest::header::HeaderValue::from_str(&v)
-            .map_err(|_| format!("the value of `{k}` is not a header value"))?;
-        map.append(name, value);
-    }
-    Ok(map)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_parse_from_lines_or_json() {
-        let lines = parse_headers(b"webhook-id: msg_1\r\nWebhook-Timestamp: 17\n").unwrap();
-        assert_eq!(lines["webhook-timestamp"], "17");
-        let json = parse_headers(br#"{"webhook-id": "msg_1", "webhook-timestamp": 17}"#).unwrap();
-        assert_eq!(json["webhook-timestamp"], "17");
-        assert!(parse_headers(b"bad header: \x01").is_err());
-    }
 
     #[test]
     fn exit_codes_follow_the_documented_table() {
