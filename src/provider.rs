@@ -1,7 +1,10 @@
-//! Which provider, and the shape of the facts each one's file declares. A
-//! leaf: it uses nothing else of the crate, so everything can use it.
+//! Which provider, and the shape of the facts each one's file declares.
+//! Near a leaf: it uses only the request's value types (`AspectRatio`), so
+//! everything can use it.
 
 use std::time::Duration;
+
+use crate::AspectRatio;
 
 macro_rules! provider_enum {
     ($($module:ident $variant:ident $file:literal $summary:literal;)*) => {
@@ -102,4 +105,8 @@ pub struct ProviderSpec {
     /// The documented rate limit, as windows of (at most N requests, in any
     /// span this long); empty when none is documented.
     pub rate_limit: &'static [(u32, Duration)],
+    /// The durations it takes, in seconds (`-1`: the model picks).
+    pub durations: &'static [i64],
+    /// The aspect ratios it takes.
+    pub aspect_ratios: &'static [AspectRatio],
 }

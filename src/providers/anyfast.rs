@@ -74,6 +74,8 @@ const SPEC: ProviderSpec = ProviderSpec {
     webhooks: false,
     lists_tasks: false,
     rate_limit: &[],
+    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    aspect_ratios: &GATEWAY_RATIOS,
 };
 const MB: u64 = 1_000_000;
 
@@ -107,14 +109,14 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
     require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
     require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
     if let Some(d) = *duration {
-        if !(4..=15).contains(&d) {
+        if !SPEC.durations.contains(&d) {
             return Err(Error::validation(
                 F::Duration,
                 format!("{d} s is outside anyfast's 4-15"),
             ));
         }
     }
-    check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
+    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
     for (field, list, max) in [
         (F::ReferenceImages, &reference_images, 9),
         (F::ReferenceVideos, &reference_videos, 3),

@@ -80,6 +80,17 @@ const SPEC: ProviderSpec = ProviderSpec {
         (50, Duration::from_secs(1)),
         (1200, Duration::from_secs(120)),
     ],
+    durations: &[5, 10],
+    // The seven named ratios; no `adaptive`.
+    aspect_ratios: &[
+        AspectRatio::R21x9,
+        AspectRatio::R16x9,
+        AspectRatio::R4x3,
+        AspectRatio::R1x1,
+        AspectRatio::R3x4,
+        AspectRatio::R9x16,
+        AspectRatio::R9x21,
+    ],
 };
 
 /// Magnific's rules.
@@ -124,19 +135,14 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
         ));
     }
     if let Some(d) = *duration {
-        if d != 5 && d != 10 {
+        if !SPEC.durations.contains(&d) {
             return Err(Error::validation(
                 F::Duration,
                 format!("{d} s is not one of magnific's 5, 10"),
             ));
         }
     }
-    // Magnific names the seven ratios and has no `adaptive`.
-    let named: Vec<AspectRatio> = AspectRatio::ALL
-        .into_iter()
-        .filter(|r| r.magnific_name().is_some())
-        .collect();
-    check_aspect_ratio(P, req, &named)?;
+    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
     for (field, media) in [(F::FirstFrame, &first_frame), (F::LastFrame, &last_frame)] {
         if let Some(m) = media {
             m.check(field, None)?;

@@ -549,6 +549,38 @@ mod tests {
         assert_eq!(seen, 1, "Powertokens streams its video");
     }
 
+    /// Each provider's duration and ratio facts are what its document
+    /// accepts: every body they allow passes the mock's validator, which is
+    /// compiled from the vendored document.
+    #[cfg(feature = "mock")]
+    #[tokio::test]
+    async fn the_duration_and_ratio_facts_agree_with_the_documents() {
+        use crate::{Media, VideoRequest};
+        for &provider in Provider::ALL {
+            let creates: Vec<&str> = crate::fixtures::OPERATIONS
+                .iter()
+                .filter(|o| o.provider == provider && o.method == "POST")
+                .map(|o| o.operation_id)
+                .collect();
+            assert!(!creates.is_empty(), "{provider}");
+            let base =
+                VideoRequest::new("a kite").first_frame(Media::url("https://example.com/f.png"));
+            let spec = provider.spec();
+            let durations = spec.durations.iter().map(|&d| base.clone().duration(d));
+            let ratios = spec
+                .aspect_ratios
+                .iter()
+                .map(|&r| base.clone().aspect_ratio(r));
+            for req in durations.chain(ratios) {
+                let body = super::request_body(provider, &req).await.unwrap();
+                for op in &creates {
+                    let problems = crate::mock::validate::check_request(op, &body);
+                    assert!(problems.is_empty(), "{provider} {op} {body}: {problems:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_provider_fills_the_width_it_is_given() {
         assert_eq!(format!("{:<11}|", Provider::Anyfast), "anyfast    |");

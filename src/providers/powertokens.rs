@@ -93,8 +93,9 @@ const SPEC: ProviderSpec = ProviderSpec {
     webhooks: false,
     lists_tasks: false,
     rate_limit: &[],
+    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1],
+    aspect_ratios: &GATEWAY_RATIOS,
 };
-const DURATIONS: [i64; 11] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1];
 
 /// Powertokens' rules.
 fn validate(req: &VideoRequest) -> Result<(), Error> {
@@ -153,14 +154,14 @@ fn validate(req: &VideoRequest) -> Result<(), Error> {
     }
     first.check(F::FirstFrame, None)?;
     if let Some(d) = *duration {
-        if !DURATIONS.contains(&d) {
+        if !SPEC.durations.contains(&d) {
             return Err(Error::validation(
                 F::Duration,
                 format!("{d} s is not one of powertokens' 4-12, 15, or -1 (model picks)"),
             ));
         }
     }
-    check_aspect_ratio(P, req, &GATEWAY_RATIOS)?;
+    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
     if let Some(id) = &safety_identifier {
         let n = id.chars().count();
         if n > 64 {
