@@ -17,6 +17,22 @@ use crate::{Error, Media, Provider, RequestContext, Task, TaskStatus, VideoReque
 
 const P: Provider = Provider::Anyfast;
 
+/// Anyfast's facts.
+const SPEC: ProviderSpec = ProviderSpec {
+    name: "anyfast",
+    key_env_var: "ANYFAST_API_KEY",
+    base_url: "https://www.anyfast.ai",
+    auth: Auth::Bearer,
+    // The upstream model's video URLs last 24 hours (FACTS.md).
+    result_url_ttl: Some(Duration::from_secs(24 * 3600)),
+    video: VideoSource::ResultUrl,
+    webhooks: false,
+    lists_tasks: false,
+    rate_limit: &[],
+    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    aspect_ratios: &GATEWAY_RATIOS,
+};
+
 /// Anyfast, as the client speaks to it.
 pub(crate) struct Anyfast;
 
@@ -35,20 +51,218 @@ impl Api for Anyfast {
         Client::new_with_client(base_url, api, context)
     }
 
+    /// Anyfast's rules.
     fn validate(req: &VideoRequest) -> Result<(), Error> {
-        validate(req)
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            resolution: _, // both 480p and 720p are offered
+            duration,
+            aspect_ratio: _, // checked by `check_aspect_ratio` below
+            seed,
+            camera_fixed,
+            audio: _,     // on or off, both offered
+            watermark: _, // on or off, both offered
+            safety_checker,
+            webhook_url,
+            web_search,
+            return_last_frame,
+            safety_identifier,
+        } = req;
+        require_absent(P, (*seed).is_none(), F::Seed, "")?;
+        require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
+        require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
+        require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
+        require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
+        require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
+        if let Some(d) = *duration {
+            if !SPEC.durations.contains(&d) {
+                return Err(Error::validation(
+                    F::Duration,
+                    format!("{d} s is outside anyfast's 4-15"),
+                ));
+            }
+        }
+        check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
+        for (field, list, max) in [
+            (F::ReferenceImages, &reference_images, 9),
+            (F::ReferenceVideos, &reference_videos, 3),
+            (F::ReferenceAudio, &reference_audio, 3),
+        ] {
+            if list.len() > max {
+                return Err(Error::validation(
+                    field,
+                    format!("has {}; anyfast takes at most {max}", list.len()),
+                ));
+            }
+        }
+        let frames = [(F::FirstFrame, first_frame), (F::LastFrame, last_frame)];
+        let frames = frames
+            .into_iter()
+            .filter_map(|(field, m)| m.as_ref().map(|m| (field, m)));
+        let references = reference_images.iter().map(|m| (F::ReferenceImages, m));
+        for (field, m) in frames.chain(references) {
+            m.check(field, Some(30 * MB))?;
+        }
+        for m in reference_videos {
+            if !m.is_url() {
+                return Err(Error::unsupported_field(
+                    P,
+                    F::ReferenceVideos,
+                    "reference videos from local content (it takes video by URL or asset id)",
+                ));
+            }
+            m.check(F::ReferenceVideos, Some(50 * MB))?;
+        }
+        for m in reference_audio {
+            m.check(F::ReferenceAudio, Some(15 * MB))?;
+        }
+        let has_visual =
+            first_frame.is_some() || !reference_images.is_empty() || !reference_videos.is_empty();
+        if !reference_audio.is_empty() && !has_visual {
+            return Err(Error::validation(
+                F::ReferenceAudio,
+                "needs an image or a video beside it",
+            ));
+        }
+        if (*web_search) && (has_visual || !reference_audio.is_empty()) {
+            return Err(Error::validation(
+                F::WebSearch,
+                "is for text-to-video only; remove the images, videos and audio",
+            ));
+        }
+        if prompt.is_none() && !has_visual {
+            return Err(Error::validation(
+                F::Prompt,
+                "is required when no image or video is given",
+            ));
+        }
+        Ok(())
     }
 
+    /// The generated body for `req` (which has passed [`validate`]).
     async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
-        body(req).await
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            resolution,
+            duration,
+            aspect_ratio,
+            seed: _,         // refused by `validate`, never sent
+            camera_fixed: _, // refused by `validate`, never sent
+            audio,
+            watermark,
+            safety_checker: _, // refused by `validate`, never sent
+            webhook_url: _,    // refused by `validate`, never sent
+            web_search,
+            return_last_frame: _, // refused by `validate`, never sent
+            safety_identifier: _, // refused by `validate`, never sent
+        } = req;
+        let mut content = Vec::new();
+        if let Some(p) = &prompt {
+            content.push(types::ContentItem {
+                type_: Some(types::ContentType::Text),
+                text: Some(p.clone()),
+                ..Default::default()
+            });
+        }
+        if let Some(m) = &first_frame {
+            content.push(item(
+                "image_url",
+                Some("first_frame"),
+                m.to_url_or_data_uri(F::FirstFrame).await?,
+            )?);
+        }
+        if let Some(m) = &last_frame {
+            content.push(item(
+                "image_url",
+                Some("last_frame"),
+                m.to_url_or_data_uri(F::LastFrame).await?,
+            )?);
+        }
+        content.extend(
+            media_items(
+                "image_url",
+                "reference_image",
+                F::ReferenceImages,
+                reference_images,
+            )
+            .await?,
+        );
+        content.extend(
+            media_items(
+                "video_url",
+                "reference_video",
+                F::ReferenceVideos,
+                reference_videos,
+            )
+            .await?,
+        );
+        content.extend(
+            media_items(
+                "audio_url",
+                "reference_audio",
+                F::ReferenceAudio,
+                reference_audio,
+            )
+            .await?,
+        );
+
+        let mut b = types::VideoGenerationRequest::builder()
+            .model("seedance-2.0-mini")
+            .content(content);
+        if let Some(r) = *resolution {
+            b = b.resolution(r.as_str());
+        }
+        if let Some(r) = *aspect_ratio {
+            b = b.ratio(r.as_str());
+        }
+        if let Some(d) = *duration {
+            b = b.duration(d);
+        }
+        if let Some(v) = *audio {
+            b = b.generate_audio(v);
+        }
+        if let Some(v) = *watermark {
+            b = b.watermark(v);
+        }
+        if *web_search {
+            b = b.tools(vec![types::Tool {
+                type_: Some(types::ToolType::WebSearch),
+            }]);
+        }
+        b.try_into()
+            .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
     }
 
     async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
-        create(client, req).await
+        let body = Self::body(req).await?;
+        let created = create_call(P, client.create_seedance_mini().body(body).send(), |c| {
+            named(c.task_id.as_deref()) || named(c.id.as_deref())
+        })
+        .await?;
+        Ok(from_created(created))
     }
 
     async fn get(client: &Client, id: &str) -> Result<Task, Error> {
-        get(client, id).await
+        match call(P, client.get_seedance_mini_task().task_id(id).send()).await {
+            Ok(found) => Ok(from_query(found)),
+            Err(e) => task_from_json(e, |v| {
+                v.get("data")
+                    .filter(|d| d.is_object())
+                    .map(|d| to_task(d, RawTask::Json(v.clone())))
+            }),
+        }
     }
 }
 
@@ -62,116 +276,7 @@ pub enum Raw {
     Query(types::TaskQueryResponse),
 }
 
-/// Anyfast's facts.
-const SPEC: ProviderSpec = ProviderSpec {
-    name: "anyfast",
-    key_env_var: "ANYFAST_API_KEY",
-    base_url: "https://www.anyfast.ai",
-    auth: Auth::Bearer,
-    // The upstream model's video URLs last 24 hours (FACTS.md).
-    result_url_ttl: Some(Duration::from_secs(24 * 3600)),
-    video: VideoSource::ResultUrl,
-    webhooks: false,
-    lists_tasks: false,
-    rate_limit: &[],
-    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    aspect_ratios: &GATEWAY_RATIOS,
-};
 const MB: u64 = 1_000_000;
-
-/// Anyfast's rules.
-fn validate(req: &VideoRequest) -> Result<(), Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution: _, // both 480p and 720p are offered
-        duration,
-        aspect_ratio: _, // checked by `check_aspect_ratio` below
-        seed,
-        camera_fixed,
-        audio: _,     // on or off, both offered
-        watermark: _, // on or off, both offered
-        safety_checker,
-        webhook_url,
-        web_search,
-        return_last_frame,
-        safety_identifier,
-    } = req;
-    require_absent(P, (*seed).is_none(), F::Seed, "")?;
-    require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
-    require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
-    require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
-    require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
-    require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
-    if let Some(d) = *duration {
-        if !SPEC.durations.contains(&d) {
-            return Err(Error::validation(
-                F::Duration,
-                format!("{d} s is outside anyfast's 4-15"),
-            ));
-        }
-    }
-    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
-    for (field, list, max) in [
-        (F::ReferenceImages, &reference_images, 9),
-        (F::ReferenceVideos, &reference_videos, 3),
-        (F::ReferenceAudio, &reference_audio, 3),
-    ] {
-        if list.len() > max {
-            return Err(Error::validation(
-                field,
-                format!("has {}; anyfast takes at most {max}", list.len()),
-            ));
-        }
-    }
-    let frames = [(F::FirstFrame, first_frame), (F::LastFrame, last_frame)];
-    let frames = frames
-        .into_iter()
-        .filter_map(|(field, m)| m.as_ref().map(|m| (field, m)));
-    let references = reference_images.iter().map(|m| (F::ReferenceImages, m));
-    for (field, m) in frames.chain(references) {
-        m.check(field, Some(30 * MB))?;
-    }
-    for m in reference_videos {
-        if !m.is_url() {
-            return Err(Error::unsupported_field(
-                P,
-                F::ReferenceVideos,
-                "reference videos from local content (it takes video by URL or asset id)",
-            ));
-        }
-        m.check(F::ReferenceVideos, Some(50 * MB))?;
-    }
-    for m in reference_audio {
-        m.check(F::ReferenceAudio, Some(15 * MB))?;
-    }
-    let has_visual =
-        first_frame.is_some() || !reference_images.is_empty() || !reference_videos.is_empty();
-    if !reference_audio.is_empty() && !has_visual {
-        return Err(Error::validation(
-            F::ReferenceAudio,
-            "needs an image or a video beside it",
-        ));
-    }
-    if (*web_search) && (has_visual || !reference_audio.is_empty()) {
-        return Err(Error::validation(
-            F::WebSearch,
-            "is for text-to-video only; remove the images, videos and audio",
-        ));
-    }
-    if prompt.is_none() && !has_visual {
-        return Err(Error::validation(
-            F::Prompt,
-            "is required when no image or video is given",
-        ));
-    }
-    Ok(())
-}
 
 fn item(kind: &str, role: Option<&str>, url: String) -> Result<types::ContentItem, Error> {
     let mut v = serde_json::json!({ "type": kind, kind: { "url": url } });
@@ -192,115 +297,6 @@ async fn media_items(
         out.push(item(kind, Some(role), m.to_url_or_data_uri(field).await?)?);
     }
     Ok(out)
-}
-
-/// The generated body for `req` (which has passed [`validate`]).
-async fn body(req: &VideoRequest) -> Result<types::VideoGenerationRequest, Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution,
-        duration,
-        aspect_ratio,
-        seed: _,         // refused by `validate`, never sent
-        camera_fixed: _, // refused by `validate`, never sent
-        audio,
-        watermark,
-        safety_checker: _, // refused by `validate`, never sent
-        webhook_url: _,    // refused by `validate`, never sent
-        web_search,
-        return_last_frame: _, // refused by `validate`, never sent
-        safety_identifier: _, // refused by `validate`, never sent
-    } = req;
-    let mut content = Vec::new();
-    if let Some(p) = &prompt {
-        content.push(types::ContentItem {
-            type_: Some(types::ContentType::Text),
-            text: Some(p.clone()),
-            ..Default::default()
-        });
-    }
-    if let Some(m) = &first_frame {
-        content.push(item(
-            "image_url",
-            Some("first_frame"),
-            m.to_url_or_data_uri(F::FirstFrame).await?,
-        )?);
-    }
-    if let Some(m) = &last_frame {
-        content.push(item(
-            "image_url",
-            Some("last_frame"),
-            m.to_url_or_data_uri(F::LastFrame).await?,
-        )?);
-    }
-    content.extend(
-        media_items(
-            "image_url",
-            "reference_image",
-            F::ReferenceImages,
-            reference_images,
-        )
-        .await?,
-    );
-    content.extend(
-        media_items(
-            "video_url",
-            "reference_video",
-            F::ReferenceVideos,
-            reference_videos,
-        )
-        .await?,
-    );
-    content.extend(
-        media_items(
-            "audio_url",
-            "reference_audio",
-            F::ReferenceAudio,
-            reference_audio,
-        )
-        .await?,
-    );
-
-    let mut b = types::VideoGenerationRequest::builder()
-        .model("seedance-2.0-mini")
-        .content(content);
-    if let Some(r) = *resolution {
-        b = b.resolution(r.as_str());
-    }
-    if let Some(r) = *aspect_ratio {
-        b = b.ratio(r.as_str());
-    }
-    if let Some(d) = *duration {
-        b = b.duration(d);
-    }
-    if let Some(v) = *audio {
-        b = b.generate_audio(v);
-    }
-    if let Some(v) = *watermark {
-        b = b.watermark(v);
-    }
-    if *web_search {
-        b = b.tools(vec![types::Tool {
-            type_: Some(types::ToolType::WebSearch),
-        }]);
-    }
-    b.try_into()
-        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
-}
-
-async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
-    let body = body(req).await?;
-    let created = create_call(P, client.create_seedance_mini().body(body).send(), |c| {
-        named(c.task_id.as_deref()) || named(c.id.as_deref())
-    })
-    .await?;
-    Ok(from_created(created))
 }
 
 /// A task from the create's answer, field by field.
@@ -375,17 +371,6 @@ fn from_query(found: types::TaskQueryResponse) -> Task {
         video_urls: url.map(String::from).into_iter().collect(),
         error: fail_reason.clone().filter(|r| !r.is_empty()),
         raw: RawTask::Anyfast(Raw::Query(found)),
-    }
-}
-
-async fn get(client: &Client, id: &str) -> Result<Task, Error> {
-    match call(P, client.get_seedance_mini_task().task_id(id).send()).await {
-        Ok(found) => Ok(from_query(found)),
-        Err(e) => task_from_json(e, |v| {
-            v.get("data")
-                .filter(|d| d.is_object())
-                .map(|d| to_task(d, RawTask::Json(v.clone())))
-        }),
     }
 }
 

@@ -16,55 +16,6 @@ use crate::{
 
 const P: Provider = Provider::Magnific;
 
-/// Magnific, as the client speaks to it.
-pub(crate) struct Magnific;
-
-impl Api for Magnific {
-    const PROVIDER: Provider = P;
-    const SPEC: ProviderSpec = SPEC;
-    type Clients = Client;
-    type Body = types::CreateVideoRequest;
-
-    fn clients(
-        base_url: &str,
-        api: reqwest::Client,
-        _download: reqwest::Client,
-        context: RequestContext,
-    ) -> Client {
-        Client::new_with_client(base_url, api, context)
-    }
-
-    fn validate(req: &VideoRequest) -> Result<(), Error> {
-        validate(req)
-    }
-
-    async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
-        body(req).await
-    }
-
-    async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
-        create(client, req).await
-    }
-
-    async fn get(client: &Client, id: &str) -> Result<Task, Error> {
-        get(client, id).await
-    }
-
-    async fn list(client: &Client, resolution: Option<Resolution>) -> Result<Vec<Task>, Error> {
-        list(client, resolution).await
-    }
-}
-
-/// The values a Magnific task is made from.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Raw {
-    /// A create's or a get's answer.
-    Detail(types::TaskDetail),
-    /// A list entry.
-    Listed(types::Task),
-}
-
 /// Magnific's facts.
 const SPEC: ProviderSpec = ProviderSpec {
     name: "magnific",
@@ -93,171 +44,200 @@ const SPEC: ProviderSpec = ProviderSpec {
     ],
 };
 
-/// Magnific's rules.
-fn validate(req: &VideoRequest) -> Result<(), Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution: _, // both 480p and 720p are offered
-        duration,
-        aspect_ratio: _, // checked by `check_aspect_ratio` below
-        seed: _,         // the shared range check, in `VideoRequest::validate`
-        camera_fixed: _, // on or off, both offered
-        audio,
-        watermark,
-        safety_checker: _, // on or off, both offered
-        webhook_url: _,    // the shared URL check, in `VideoRequest::validate`
-        web_search,
-        return_last_frame,
-        safety_identifier,
-    } = req;
-    require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
-    require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
-    require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
-    require_absent(P, (*audio).is_none(), F::Audio, "audio generation (`audio`)")?;
-    require_absent(P, (*watermark).is_none(), F::Watermark, "")?;
-    require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
-    require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
-    require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
-    let prompt = prompt
-        .as_deref()
-        .ok_or_else(|| Error::validation(F::Prompt, "is required by magnific"))?;
-    let chars = prompt.chars().count();
-    if chars > 2000 {
-        return Err(Error::validation(
-            F::Prompt,
-            format!("is {chars} characters; magnific takes at most 2000"),
-        ));
+/// Magnific, as the client speaks to it.
+pub(crate) struct Magnific;
+
+impl Api for Magnific {
+    const PROVIDER: Provider = P;
+    const SPEC: ProviderSpec = SPEC;
+    type Clients = Client;
+    type Body = types::CreateVideoRequest;
+
+    fn clients(
+        base_url: &str,
+        api: reqwest::Client,
+        _download: reqwest::Client,
+        context: RequestContext,
+    ) -> Client {
+        Client::new_with_client(base_url, api, context)
     }
-    if let Some(d) = *duration {
-        if !SPEC.durations.contains(&d) {
+
+    /// Magnific's rules.
+    fn validate(req: &VideoRequest) -> Result<(), Error> {
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            resolution: _, // both 480p and 720p are offered
+            duration,
+            aspect_ratio: _, // checked by `check_aspect_ratio` below
+            seed: _,         // the shared range check, in `VideoRequest::validate`
+            camera_fixed: _, // on or off, both offered
+            audio,
+            watermark,
+            safety_checker: _, // on or off, both offered
+            webhook_url: _,    // the shared URL check, in `VideoRequest::validate`
+            web_search,
+            return_last_frame,
+            safety_identifier,
+        } = req;
+        require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
+        require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
+        require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
+        require_absent(P, (*audio).is_none(), F::Audio, "audio generation (`audio`)")?;
+        require_absent(P, (*watermark).is_none(), F::Watermark, "")?;
+        require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
+        require_absent(P, (*return_last_frame).is_none(), F::ReturnLastFrame, "")?;
+        require_absent(P, safety_identifier.is_none(), F::SafetyIdentifier, "")?;
+        let prompt = prompt
+            .as_deref()
+            .ok_or_else(|| Error::validation(F::Prompt, "is required by magnific"))?;
+        let chars = prompt.chars().count();
+        if chars > 2000 {
             return Err(Error::validation(
-                F::Duration,
-                format!("{d} s is not one of magnific's 5, 10"),
+                F::Prompt,
+                format!("is {chars} characters; magnific takes at most 2000"),
             ));
         }
-    }
-    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
-    for (field, media) in [(F::FirstFrame, &first_frame), (F::LastFrame, &last_frame)] {
-        if let Some(m) = media {
-            m.check(field, None)?;
+        if let Some(d) = *duration {
+            if !SPEC.durations.contains(&d) {
+                return Err(Error::validation(
+                    F::Duration,
+                    format!("{d} s is not one of magnific's 5, 10"),
+                ));
+            }
         }
-    }
-    Ok(())
-}
-
-/// The generated body for `req` (which has passed [`validate`]).
-async fn body(req: &VideoRequest) -> Result<types::CreateVideoRequest, Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images: _, // refused by `validate`, never sent
-        reference_videos: _, // refused by `validate`, never sent
-        reference_audio: _,  // refused by `validate`, never sent
-        resolution: _,       // picks the 480p or 720p endpoint, in `create`
-        duration,
-        aspect_ratio,
-        seed,
-        camera_fixed,
-        audio: _,     // refused by `validate`, never sent
-        watermark: _, // refused by `validate`, never sent
-        safety_checker,
-        webhook_url,
-        web_search: _,        // refused by `validate`, never sent
-        return_last_frame: _, // refused by `validate`, never sent
-        safety_identifier: _, // refused by `validate`, never sent
-    } = req;
-    let mut b = types::CreateVideoRequest::builder().prompt(prompt.clone().unwrap_or_default());
-    if let Some(m) = &first_frame {
-        b = b.image(Some(m.to_url_or_base64(F::FirstFrame).await?));
-    }
-    if let Some(m) = &last_frame {
-        b = b.image_end(Some(m.to_url_or_base64(F::LastFrame).await?));
-    }
-    if let Some(d) = *duration {
-        b = b.duration(d);
-    }
-    if let Some(name) = (*aspect_ratio).and_then(|r| r.magnific_name()) {
-        b = b.aspect_ratio(name);
-    }
-    if let Some(v) = *seed {
-        b = b.seed(v);
-    }
-    if let Some(v) = *camera_fixed {
-        b = b.camera_fixed(v);
-    }
-    if let Some(v) = *safety_checker {
-        b = b.enable_safety_checker(v);
-    }
-    if let Some(v) = &webhook_url {
-        b = b.webhook_url(Some(v.clone()));
-    }
-    b.try_into()
-        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
-}
-
-async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
-    let body = body(req).await?;
-    let id = |r: &types::TaskResponse| !r.data.task_id.is_nil();
-    let response = match req.effective_resolution() {
-        Resolution::P480 => {
-            let send = client.create_video_seedance_2_mini_480p().body(body).send();
-            create_call(P, send, id).await
+        check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
+        for (field, media) in [(F::FirstFrame, &first_frame), (F::LastFrame, &last_frame)] {
+            if let Some(m) = media {
+                m.check(field, None)?;
+            }
         }
-        Resolution::P720 => {
-            let send = client.create_video_seedance_2_mini_720p().body(body).send();
-            create_call(P, send, id).await
+        Ok(())
+    }
+
+    /// The generated body for `req` (which has passed [`validate`]).
+    async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame,
+            reference_images: _, // refused by `validate`, never sent
+            reference_videos: _, // refused by `validate`, never sent
+            reference_audio: _,  // refused by `validate`, never sent
+            resolution: _,       // picks the 480p or 720p endpoint, in `create`
+            duration,
+            aspect_ratio,
+            seed,
+            camera_fixed,
+            audio: _,     // refused by `validate`, never sent
+            watermark: _, // refused by `validate`, never sent
+            safety_checker,
+            webhook_url,
+            web_search: _,        // refused by `validate`, never sent
+            return_last_frame: _, // refused by `validate`, never sent
+            safety_identifier: _, // refused by `validate`, never sent
+        } = req;
+        let mut b = types::CreateVideoRequest::builder().prompt(prompt.clone().unwrap_or_default());
+        if let Some(m) = &first_frame {
+            b = b.image(Some(m.to_url_or_base64(F::FirstFrame).await?));
         }
-    };
-    decode(response.map(|r| r.data))
-}
+        if let Some(m) = &last_frame {
+            b = b.image_end(Some(m.to_url_or_base64(F::LastFrame).await?));
+        }
+        if let Some(d) = *duration {
+            b = b.duration(d);
+        }
+        if let Some(name) = (*aspect_ratio).and_then(|r| r.magnific_name()) {
+            b = b.aspect_ratio(name);
+        }
+        if let Some(v) = *seed {
+            b = b.seed(v);
+        }
+        if let Some(v) = *camera_fixed {
+            b = b.camera_fixed(v);
+        }
+        if let Some(v) = *safety_checker {
+            b = b.enable_safety_checker(v);
+        }
+        if let Some(v) = &webhook_url {
+            b = b.webhook_url(Some(v.clone()));
+        }
+        b.try_into()
+            .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
+    }
 
-async fn get(client: &Client, id: &str) -> Result<Task, Error> {
-    decode(
-        call(P, client.get_seedance_2_mini_task().task_id(id).send())
-            .await
-            .map(|r| r.data),
-    )
-}
+    async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
+        let body = Self::body(req).await?;
+        let id = |r: &types::TaskResponse| !r.data.task_id.is_nil();
+        let response = match req.effective_resolution() {
+            Resolution::P480 => {
+                let send = client.create_video_seedance_2_mini_480p().body(body).send();
+                create_call(P, send, id).await
+            }
+            Resolution::P720 => {
+                let send = client.create_video_seedance_2_mini_720p().body(body).send();
+                create_call(P, send, id).await
+            }
+        };
+        decode(response.map(|r| r.data))
+    }
 
-/// All tasks, or those of one resolution.
-async fn list(
-    client: &Client,
-    resolution: Option<Resolution>,
-) -> Result<Vec<Task>, Error> {
-    let list = match resolution {
-        None => call(P, client.get_seedance_2_mini_tasks().send()).await,
-        Some(Resolution::P480) => call(P, client.get_all_seedance_2_mini_480p_tasks().send()).await,
-        Some(Resolution::P720) => call(P, client.get_all_seedance_2_mini_720p_tasks().send()).await,
-    };
-    match list {
-        Ok(list) => Ok(list.data.into_iter().map(from_listed).collect()),
-        Err(Error::Decode {
-            status,
-            body,
-            reason,
-        }) => match serde_json::from_str::<Value>(&body) {
-            Ok(v) => Ok(v["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| to_task(t, RawTask::Json(t.clone())))
-                .collect()),
-            Err(_) => Err(Error::Decode {
+    async fn get(client: &Client, id: &str) -> Result<Task, Error> {
+        decode(
+            call(P, client.get_seedance_2_mini_task().task_id(id).send())
+                .await
+                .map(|r| r.data),
+        )
+    }
+
+    /// All tasks, or those of one resolution.
+    async fn list(
+        client: &Client,
+        resolution: Option<Resolution>,
+    ) -> Result<Vec<Task>, Error> {
+        let list = match resolution {
+            None => call(P, client.get_seedance_2_mini_tasks().send()).await,
+            Some(Resolution::P480) => call(P, client.get_all_seedance_2_mini_480p_tasks().send()).await,
+            Some(Resolution::P720) => call(P, client.get_all_seedance_2_mini_720p_tasks().send()).await,
+        };
+        match list {
+            Ok(list) => Ok(list.data.into_iter().map(from_listed).collect()),
+            Err(Error::Decode {
                 status,
                 body,
                 reason,
-            }),
-        },
-        Err(e) => Err(e),
+            }) => match serde_json::from_str::<Value>(&body) {
+                Ok(v) => Ok(v["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| to_task(t, RawTask::Json(t.clone())))
+                    .collect()),
+                Err(_) => Err(Error::Decode {
+                    status,
+                    body,
+                    reason,
+                }),
+            },
+            Err(e) => Err(e),
+        }
     }
+}
+
+/// The values a Magnific task is made from.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Raw {
+    /// A create's or a get's answer.
+    Detail(types::TaskDetail),
+    /// A list entry.
+    Listed(types::Task),
 }
 
 /// The document's four statuses; a new one is a compile error here.

@@ -16,6 +16,25 @@ use crate::{Error, Provider, RequestContext, Task, TaskStatus, VideoRequest};
 
 const P: Provider = Provider::Powertokens;
 
+/// Powertokens' facts.
+const SPEC: ProviderSpec = ProviderSpec {
+    name: "powertokens",
+    key_env_var: "POWERTOKENS_API_KEY",
+    base_url: "https://api.powertokens.ai",
+    auth: Auth::Bearer,
+    // The video streams from its content endpoint; no URL to expire.
+    result_url_ttl: None,
+    video: VideoSource::ContentEndpoint {
+        operation: "getVideoContent",
+        path: "v1/videos/{id}/content",
+    },
+    webhooks: false,
+    lists_tasks: false,
+    rate_limit: &[],
+    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1],
+    aspect_ratios: &GATEWAY_RATIOS,
+};
+
 /// Powertokens, as the client speaks to it.
 pub(crate) struct Powertokens;
 
@@ -46,20 +65,175 @@ impl Api for Powertokens {
         })
     }
 
+    /// Powertokens' rules.
     fn validate(req: &VideoRequest) -> Result<(), Error> {
-        validate(req)
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame,
+            reference_images,
+            reference_videos,
+            reference_audio,
+            resolution: _, // both 480p and 720p are offered
+            duration,
+            aspect_ratio: _, // checked by `check_aspect_ratio` below
+            seed: _,         // the shared range check, in `VideoRequest::validate`
+            camera_fixed,
+            audio: _,     // on or off, both offered
+            watermark: _, // on or off, both offered
+            safety_checker,
+            webhook_url,
+            web_search,
+            return_last_frame: _, // on or off, both offered
+            safety_identifier,
+        } = req;
+        require_absent(
+            P,
+            last_frame.is_none(),
+            F::LastFrame,
+            "a last frame (it is image-to-video from a first frame only)",
+        )?;
+        require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
+        require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
+        require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
+        require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
+        require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
+        require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
+        require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
+        if prompt.is_none() {
+            return Err(Error::validation(
+                F::Prompt,
+                "is required by powertokens (its media list needs a text item)",
+            ));
+        }
+        let first = first_frame.as_ref().ok_or_else(|| {
+            Error::validation(
+                F::FirstFrame,
+                "is required by powertokens (it is image-to-video only)",
+            )
+        })?;
+        if !first.is_url() {
+            return Err(Error::unsupported_field(
+                P,
+                F::FirstFrame,
+                "a first frame from local content (it takes image URLs only)",
+            ));
+        }
+        first.check(F::FirstFrame, None)?;
+        if let Some(d) = *duration {
+            if !SPEC.durations.contains(&d) {
+                return Err(Error::validation(
+                    F::Duration,
+                    format!("{d} s is not one of powertokens' 4-12, 15, or -1 (model picks)"),
+                ));
+            }
+        }
+        check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
+        if let Some(id) = &safety_identifier {
+            let n = id.chars().count();
+            if n > 64 {
+                return Err(Error::validation(
+                    F::SafetyIdentifier,
+                    format!("is {n} characters; powertokens takes at most 64"),
+                ));
+            }
+        }
+        Ok(())
     }
 
+    /// The generated body for `req` (which has passed [`validate`]).
     async fn body(req: &VideoRequest) -> Result<Self::Body, Error> {
-        body(req)
+        // Every field, so a new one is a compile error here until decided.
+        let VideoRequest {
+            prompt,
+            first_frame,
+            last_frame: _,       // refused by `validate`, never sent
+            reference_images: _, // refused by `validate`, never sent
+            reference_videos: _, // refused by `validate`, never sent
+            reference_audio: _,  // refused by `validate`, never sent
+            resolution,
+            duration,
+            aspect_ratio,
+            seed,
+            camera_fixed: _, // refused by `validate`, never sent
+            audio,
+            watermark,
+            safety_checker: _, // refused by `validate`, never sent
+            webhook_url: _,    // refused by `validate`, never sent
+            web_search: _,     // refused by `validate`, never sent
+            return_last_frame,
+            safety_identifier,
+        } = req;
+        let url = match &first_frame {
+            Some(crate::Media::Url(u)) => u.clone(),
+            _ => return Err(Error::validation(F::FirstFrame, "must be a URL")),
+        };
+        let media = vec![
+            types::VideoMediaInput {
+                type_: types::VideoMediaInputType::Text,
+                text: prompt.clone(),
+                url: None,
+            },
+            types::VideoMediaInput {
+                type_: types::VideoMediaInputType::FirstFrame,
+                text: None,
+                url: Some(url),
+            },
+        ];
+        let mut b = types::ImageToVideoRequest::builder()
+            .model("dreamina-seedance-2-0-mini-260615")
+            .media(media);
+        if let Some(r) = *resolution {
+            b = b.size(r.as_str());
+        }
+        if let Some(r) = *aspect_ratio {
+            b = b.ratio(r.as_str());
+        }
+        if let Some(d) = *duration {
+            b = b.seconds(d.to_string().as_str());
+        }
+        if let Some(v) = *seed {
+            b = b.seed(v);
+        }
+        if let Some(v) = *watermark {
+            b = b.watermark(v);
+        }
+        if let Some(v) = *audio {
+            b = b.generate_audio(v);
+        }
+        if let Some(v) = *return_last_frame {
+            b = b.return_last_frame(v);
+        }
+        if let Some(v) = &safety_identifier {
+            b = b.safety_identifier(Some(v.clone()));
+        }
+        b.try_into()
+            .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
     }
 
     async fn create(clients: &Box<Clients>, req: &VideoRequest) -> Result<Task, Error> {
-        create(&clients.api, req).await
+        let client = &clients.api;
+        let body = Self::body(req).await?;
+        let created = create_call(
+            P,
+            client.seedance20_mini_image_to_video_en().body(body).send(),
+            |c| named(c.task_id.as_deref()) || named(Some(&c.id)),
+        )
+        .await?;
+        Ok(from_created(created))
     }
 
     async fn get(clients: &Box<Clients>, id: &str) -> Result<Task, Error> {
-        get(&clients.api, id).await
+        let client = &clients.api;
+        match call(P, client.get_video_task().task_id(id).send()).await {
+            Ok(video) => Ok(from_video(video)),
+            Err(e) => task_from_json(e, |v| {
+                v.get("status")
+                    .is_some()
+                    .then(|| to_task(v, RawTask::Json(v.clone())))
+            }),
+        }
     }
 
     /// The video streams from the content endpoint.
@@ -76,194 +250,6 @@ pub enum Raw {
     Created(types::VideoTaskCreated),
     /// The video object a get answers.
     Video(types::VideoObject),
-}
-
-/// Powertokens' facts.
-const SPEC: ProviderSpec = ProviderSpec {
-    name: "powertokens",
-    key_env_var: "POWERTOKENS_API_KEY",
-    base_url: "https://api.powertokens.ai",
-    auth: Auth::Bearer,
-    // The video streams from its content endpoint; no URL to expire.
-    result_url_ttl: None,
-    video: VideoSource::ContentEndpoint {
-        operation: "getVideoContent",
-        path: "v1/videos/{id}/content",
-    },
-    webhooks: false,
-    lists_tasks: false,
-    rate_limit: &[],
-    durations: &[4, 5, 6, 7, 8, 9, 10, 11, 12, 15, -1],
-    aspect_ratios: &GATEWAY_RATIOS,
-};
-
-/// Powertokens' rules.
-fn validate(req: &VideoRequest) -> Result<(), Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame,
-        reference_images,
-        reference_videos,
-        reference_audio,
-        resolution: _, // both 480p and 720p are offered
-        duration,
-        aspect_ratio: _, // checked by `check_aspect_ratio` below
-        seed: _,         // the shared range check, in `VideoRequest::validate`
-        camera_fixed,
-        audio: _,     // on or off, both offered
-        watermark: _, // on or off, both offered
-        safety_checker,
-        webhook_url,
-        web_search,
-        return_last_frame: _, // on or off, both offered
-        safety_identifier,
-    } = req;
-    require_absent(
-        P,
-        last_frame.is_none(),
-        F::LastFrame,
-        "a last frame (it is image-to-video from a first frame only)",
-    )?;
-    require_absent(P, reference_images.is_empty(), F::ReferenceImages, "reference images")?;
-    require_absent(P, reference_videos.is_empty(), F::ReferenceVideos, "reference videos")?;
-    require_absent(P, reference_audio.is_empty(), F::ReferenceAudio, "reference audio")?;
-    require_absent(P, (*camera_fixed).is_none(), F::CameraFixed, "")?;
-    require_absent(P, (*safety_checker).is_none(), F::SafetyChecker, "")?;
-    require_absent(P, webhook_url.is_none(), F::WebhookUrl, "webhooks (`webhook_url`)")?;
-    require_absent(P, !*web_search, F::WebSearch, "the web-search tool")?;
-    if prompt.is_none() {
-        return Err(Error::validation(
-            F::Prompt,
-            "is required by powertokens (its media list needs a text item)",
-        ));
-    }
-    let first = first_frame.as_ref().ok_or_else(|| {
-        Error::validation(
-            F::FirstFrame,
-            "is required by powertokens (it is image-to-video only)",
-        )
-    })?;
-    if !first.is_url() {
-        return Err(Error::unsupported_field(
-            P,
-            F::FirstFrame,
-            "a first frame from local content (it takes image URLs only)",
-        ));
-    }
-    first.check(F::FirstFrame, None)?;
-    if let Some(d) = *duration {
-        if !SPEC.durations.contains(&d) {
-            return Err(Error::validation(
-                F::Duration,
-                format!("{d} s is not one of powertokens' 4-12, 15, or -1 (model picks)"),
-            ));
-        }
-    }
-    check_aspect_ratio(P, req, SPEC.aspect_ratios)?;
-    if let Some(id) = &safety_identifier {
-        let n = id.chars().count();
-        if n > 64 {
-            return Err(Error::validation(
-                F::SafetyIdentifier,
-                format!("is {n} characters; powertokens takes at most 64"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The generated body for `req` (which has passed [`validate`]).
-fn body(req: &VideoRequest) -> Result<types::ImageToVideoRequest, Error> {
-    // Every field, so a new one is a compile error here until decided.
-    let VideoRequest {
-        prompt,
-        first_frame,
-        last_frame: _,       // refused by `validate`, never sent
-        reference_images: _, // refused by `validate`, never sent
-        reference_videos: _, // refused by `validate`, never sent
-        reference_audio: _,  // refused by `validate`, never sent
-        resolution,
-        duration,
-        aspect_ratio,
-        seed,
-        camera_fixed: _, // refused by `validate`, never sent
-        audio,
-        watermark,
-        safety_checker: _, // refused by `validate`, never sent
-        webhook_url: _,    // refused by `validate`, never sent
-        web_search: _,     // refused by `validate`, never sent
-        return_last_frame,
-        safety_identifier,
-    } = req;
-    let url = match &first_frame {
-        Some(crate::Media::Url(u)) => u.clone(),
-        _ => return Err(Error::validation(F::FirstFrame, "must be a URL")),
-    };
-    let media = vec![
-        types::VideoMediaInput {
-            type_: types::VideoMediaInputType::Text,
-            text: prompt.clone(),
-            url: None,
-        },
-        types::VideoMediaInput {
-            type_: types::VideoMediaInputType::FirstFrame,
-            text: None,
-            url: Some(url),
-        },
-    ];
-    let mut b = types::ImageToVideoRequest::builder()
-        .model("dreamina-seedance-2-0-mini-260615")
-        .media(media);
-    if let Some(r) = *resolution {
-        b = b.size(r.as_str());
-    }
-    if let Some(r) = *aspect_ratio {
-        b = b.ratio(r.as_str());
-    }
-    if let Some(d) = *duration {
-        b = b.seconds(d.to_string().as_str());
-    }
-    if let Some(v) = *seed {
-        b = b.seed(v);
-    }
-    if let Some(v) = *watermark {
-        b = b.watermark(v);
-    }
-    if let Some(v) = *audio {
-        b = b.generate_audio(v);
-    }
-    if let Some(v) = *return_last_frame {
-        b = b.return_last_frame(v);
-    }
-    if let Some(v) = &safety_identifier {
-        b = b.safety_identifier(Some(v.clone()));
-    }
-    b.try_into()
-        .map_err(|e: types::error::ConversionError| Error::validation("request", e.to_string()))
-}
-
-async fn create(client: &Client, req: &VideoRequest) -> Result<Task, Error> {
-    let body = body(req)?;
-    let created = create_call(
-        P,
-        client.seedance20_mini_image_to_video_en().body(body).send(),
-        |c| named(c.task_id.as_deref()) || named(Some(&c.id)),
-    )
-    .await?;
-    Ok(from_created(created))
-}
-
-async fn get(client: &Client, id: &str) -> Result<Task, Error> {
-    match call(P, client.get_video_task().task_id(id).send()).await {
-        Ok(video) => Ok(from_video(video)),
-        Err(e) => task_from_json(e, |v| {
-            v.get("status")
-                .is_some()
-                .then(|| to_task(v, RawTask::Json(v.clone())))
-        }),
-    }
 }
 
 /// The finished video's bytes, streamed from `/v1/videos/{id}/content`.
