@@ -194,6 +194,33 @@ impl Session<'_> {
     /// Says which task is still running and how to pick it up again; the
     /// error that ends the command with exit 130.
     pub(crate) fn interrupted(&self, client: &Client, id: &str, output: Option<&Path>) -> Error {
+        let said = format!(
+            "interrupted: task {id} is still running at {}.",
+            client.provider()
+        );
+        self.announce(client, id, output, None, &said)
+    }
+
+    /// Says that a finished task's download stopped (the video is still
+    /// there to fetch) and how to fetch it; the error that ends with 130.
+    pub(crate) fn stopped_download(&self, client: &Client, id: &str, output: &Path) -> Error {
+        let said = format!(
+            "interrupted: the download stopped; task {id}'s video is ready at {}, and nothing partial was kept.",
+            client.provider()
+        );
+        self.announce(client, id, Some(output), Some("completed"), &said)
+    }
+
+    /// An interruption, as a `documents::Interrupted` or as `said` and the
+    /// resume hint on stderr.
+    fn announce(
+        &self,
+        client: &Client,
+        id: &str,
+        output: Option<&Path>,
+        status: Option<&str>,
+        said: &str,
+    ) -> Error {
         let hint = resume_hint(self.cli, client, id, output);
         if self.out.json {
             output::emit(&documents::Interrupted {
@@ -202,46 +229,14 @@ impl Session<'_> {
                 task: documents::InterruptedTask {
                     id: id.to_string(),
                     provider: client.provider().name().to_string(),
-                    status: None,
+                    status: status.map(String::from),
                 },
                 resume: hint.trim_start_matches("resume with: ").to_string(),
                 exit_code: 130,
             });
         } else {
             clear_line();
-            eprintln!(
-                "interrupted: task {id} is still running at {}.",
-                client.provider()
-            );
-            eprintln!("{hint}");
-        }
-        Error::Interrupted
-    }
-}
-
-impl Session<'_> {
-    /// Says that a finished task's download stopped (the video is still
-    /// there to fetch) and how to fetch it; the error that ends with 130.
-    pub(crate) fn stopped_download(&self, client: &Client, id: &str, output: &Path) -> Error {
-        let hint = resume_hint(self.cli, client, id, Some(output));
-        if self.out.json {
-            output::emit(&documents::Interrupted {
-                schema_version: documents::Version,
-                interrupted: true,
-                task: documents::InterruptedTask {
-                    id: id.to_string(),
-                    provider: client.provider().name().to_string(),
-                    status: Some("completed".to_string()),
-                },
-                resume: hint.trim_start_matches("resume with: ").to_string(),
-                exit_code: 130,
-            });
-        } else {
-            clear_line();
-            eprintln!(
-                "interrupted: the download stopped; task {id}'s video is ready at {}, and nothing partial was kept.",
-                client.provider()
-            );
+            eprintln!("{said}");
             eprintln!("{hint}");
         }
         Error::Interrupted
