@@ -10,7 +10,7 @@ use crate::{AspectRatio, Provider, Resolution};
 /// Anyfast and Powertokens, with an embedded offline mock (`--mock`).
 ///
 /// Exit codes: 0 done, 1 the task failed (or a webhook did not verify),
-/// 2 bad input, 3 an API or transport error, 4 waiting ran out of time,
+/// 2 bad input, 3 an API, transport or set-up (TLS) error, 4 waiting ran out of time,
 /// 5 a batch create is in doubt, 6 the journal (or its disk) failed,
 /// 130 interrupted (Ctrl-C or SIGTERM).
 ///

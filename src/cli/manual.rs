@@ -81,7 +81,7 @@ the task failed, or a webhook did not verify
 bad input (the message names the flag or the batch line and key)
 .TP
 3
-an API or transport error
+an API or transport error, or a failed set-up (the TLS or HTTP client)
 .TP
 4
 waiting ran out of time
