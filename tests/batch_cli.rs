@@ -4,6 +4,7 @@
 //! loses nothing; a bad batch line pays for nothing; `tasks --json` lists it
 //! all. Every wait here is for an event (a line of output, a request in the
 //! mock's journal), never a fixed sleep.
+#![cfg(feature = "cli")]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! with a `schema_version` (parse errors included), logging follows
 //! `RUST_LOG` and `-v`/`-vv`, messages name what the user typed, outputs are
 //! not clobbered, and the conveniences (completions, man page, env vars) work.
+#![cfg(feature = "cli")]
 
 use std::process::{Command, Output};
 

@@ -1,6 +1,7 @@
 //! The mock against hostile clients: bodies that never end, connections that
 //! never speak, more connections than allowed, and many large unfinished
 //! bodies at once. Each attack is bounded by a limit in `HostLimits`.
+#![cfg(feature = "mock")]
 
 use std::time::{Duration, Instant};
 

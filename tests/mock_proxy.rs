@@ -2,6 +2,7 @@
 //! that deviates from the documents on purpose (a wiremock server answering
 //! the documents' own examples, each changed in one way), checked both ways,
 //! recorded without secrets, and played back with no upstream.
+#![cfg(feature = "mock")]
 
 use seedance_mini::fixtures;
 use seedance_mini::mock::{Deviation, MockServer};

@@ -4,6 +4,7 @@
 //! task's id and a resume command that names no key. Each signal is sent
 //! when the mock's request journal shows the stage has begun, never after a
 //! fixed sleep.
+#![cfg(feature = "cli")]
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

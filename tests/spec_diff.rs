@@ -2,6 +2,7 @@
 //! provider could publish, its classification and exit code, through the
 //! library and through the binary; each document against itself reports
 //! nothing; bad input is exit 2 with the file, line and column.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
