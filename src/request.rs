@@ -212,6 +212,7 @@ pub struct VideoRequest {
     /// Where to POST status changes (Magnific).
     pub webhook_url: Option<String>,
     /// Let the model search the web (Anyfast, text-to-video only).
+    #[serde(deserialize_with = "null_is_false")]
     pub web_search: bool,
     /// Also return the last frame as an image (Powertokens).
     pub return_last_frame: Option<bool>,
@@ -304,6 +305,11 @@ impl fmt::Display for RequestField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A flag that `null` leaves off, as it leaves every optional field unset.
+fn null_is_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(<Option<bool> as serde::Deserialize>::deserialize(d)?.unwrap_or(false))
 }
 
 /// One value, or a list of them; an element's own error (`1080p is not
@@ -605,6 +611,13 @@ mod tests {
         .unwrap();
         assert_eq!(by_batch, by_library);
         assert_eq!(by_batch.first_frame, Some(Media::path("a.png")));
+        let nulls: VideoRequest =
+            serde_json::from_str(r#"{"prompt": "p", "web_search": null, "seed": null}"#).unwrap();
+        assert_eq!(
+            nulls,
+            VideoRequest::new("p"),
+            "null is unset, as batch files have used it"
+        );
         let err = serde_json::from_str::<VideoRequest>(r#"{"resolution": "1080p"}"#).unwrap_err();
         assert!(
             err.to_string().contains("`1080p` is not one of 480p, 720p"),
