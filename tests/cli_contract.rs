@@ -61,6 +61,23 @@ fn lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The first line a `mock` command prints, then the mock is stopped.
+fn mock_first_line(args: &[&str]) -> String {
+    let mut child = cmd(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    first
+}
+
 #[test]
 fn the_published_schema_is_the_documents_schema() {
     let generated =
@@ -143,18 +160,7 @@ fn every_other_command_follows_the_schema() {
     let diffed = doc(&run(&["--json", "spec", "diff", old, old]));
     assert_eq!(diffed["exit_code"], 0);
 
-    let mut mock = cmd(&["--json", "mock", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(mock.stdout.take().unwrap()),
-        &mut first,
-    )
-    .unwrap();
-    mock.kill().unwrap();
-    mock.wait().unwrap();
+    let first = mock_first_line(&["--json", "mock", "--addr", "127.0.0.1:0"]);
     let started: Value = serde_json::from_str(&first).unwrap();
     conforms(&started);
     assert!(started["url"]
@@ -326,18 +332,7 @@ fn the_mock_takes_a_host_name_and_names_an_address_in_use() {
     let err = text(&out.stderr);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 
-    let mut child = cmd(&["mock", "--addr", "localhost:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut first,
-    )
-    .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let first = mock_first_line(&["mock", "--addr", "localhost:0"]);
     assert!(first.starts_with("mock listening on http://"), "{first}");
 }
 
