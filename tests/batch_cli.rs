@@ -830,3 +830,48 @@ fn a_delivery_with_a_bad_signature_is_refused() {
         "{deliveries:?}"
     );
 }
+
+#[test]
+fn only_a_batch_that_pays_warns_that_it_keeps_no_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let file = dir.path().join("jobs.jsonl");
+    std::fs::write(&file, "{\"prompt\": \"fog\"}\n").unwrap();
+    let file = file.to_str().unwrap();
+    let out_dir = dir.path().join("out");
+    let out_dir = out_dir.to_str().unwrap();
+    let warning = "warning: no journal";
+
+    let mock = mock(&[]);
+    let paid = run(
+        &home,
+        &mock,
+        &[
+            "--no-journal",
+            "batch",
+            file,
+            "--out-dir",
+            out_dir,
+            "--plan",
+        ],
+    );
+    assert_eq!(paid.status.code(), Some(0), "{}", text(&paid.stderr));
+    assert!(
+        text(&paid.stderr).contains(warning),
+        "{}",
+        text(&paid.stderr)
+    );
+
+    // The embedded mock: nothing is paid, and --mock keeps no journal.
+    let free = std::process::Command::new(common::process::BIN)
+        .env("SEEDANCE_MINI_HOME", &home)
+        .args(["--mock", "batch", file, "--out-dir", out_dir, "--plan"])
+        .output()
+        .unwrap();
+    assert_eq!(free.status.code(), Some(0), "{}", text(&free.stderr));
+    assert!(
+        !text(&free.stderr).contains(warning),
+        "{}",
+        text(&free.stderr)
+    );
+}
