@@ -195,7 +195,8 @@ pub struct VideoRequest {
     pub reference_audio: Vec<Media>,
     /// 480p or 720p.
     pub resolution: Option<Resolution>,
-    /// Seconds: Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, or -1 (model picks).
+    /// Seconds: one of the provider's [`ProviderSpec::durations`](crate::ProviderSpec::durations)
+    /// (`-1`: the model picks).
     pub duration: Option<i64>,
     /// Output aspect ratio.
     pub aspect_ratio: Option<AspectRatio>,

@@ -185,13 +185,11 @@ pub struct RequestArgs {
     /// 480p or 720p [default: 720p].
     #[arg(long, value_parser = parse_resolution)]
     pub resolution: Option<Resolution>,
-    /// Seconds: Magnific 5 or 10; Anyfast 4-15; Powertokens 4-12, 15, or -1
-    /// (the model picks) [default: the provider's, 5 s].
-    #[arg(long, allow_negative_numbers = true)]
+    /// Seconds, as each provider's facts say (see `duration_help`).
+    #[arg(long, allow_negative_numbers = true, help = duration_help())]
     pub duration: Option<i64>,
-    /// Magnific: 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, 9:21. Anyfast and
-    /// Powertokens: 21:9, 16:9, 4:3, 1:1, 3:4, 9:16, adaptive.
-    #[arg(long, value_parser = parse_ratio)]
+    /// The aspect ratio, as each provider's facts say (see `ratio_help`).
+    #[arg(long, value_parser = parse_ratio, help = ratio_help())]
     pub aspect_ratio: Option<AspectRatio>,
     /// -1 (random) to 4294967295.
     #[arg(long, allow_negative_numbers = true)]
@@ -524,6 +522,53 @@ pub enum SpecCommand {
 pub enum WebhookCommand {
     /// Check a saved delivery's signature and print its event.
     Verify(VerifyArgs),
+}
+
+/// `--duration`'s help, from each provider's facts: `Seconds: magnific 5,
+/// 10; anyfast 4-15; powertokens 4-12, 15, -1 (the model picks) …`.
+fn duration_help() -> String {
+    let per_provider: Vec<String> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let mut parts: Vec<String> = Vec::new();
+            let mut run: Vec<i64> = Vec::new();
+            let flush = |run: &mut Vec<i64>, parts: &mut Vec<String>| match run.as_slice() {
+                [] => {}
+                [a, .., b] if run.len() > 2 => parts.push(format!("{a}-{b}")),
+                short => parts.extend(short.iter().map(i64::to_string)),
+            };
+            for &d in p.spec().durations {
+                if d < 0 {
+                    flush(&mut run, &mut parts);
+                    run.clear();
+                    parts.push(format!("{d} (the model picks)"));
+                } else if run.last().is_some_and(|&last| last + 1 != d) {
+                    flush(&mut run, &mut parts);
+                    run = vec![d];
+                } else {
+                    run.push(d);
+                }
+            }
+            flush(&mut run, &mut parts);
+            format!("{p} {}", parts.join(", "))
+        })
+        .collect();
+    format!(
+        "Seconds: {} [default: the provider's, 5 s]",
+        per_provider.join("; ")
+    )
+}
+
+/// `--aspect-ratio`'s help, from each provider's facts.
+fn ratio_help() -> String {
+    let per_provider: Vec<String> = Provider::ALL
+        .iter()
+        .map(|p| {
+            let ratios: Vec<&str> = p.spec().aspect_ratios.iter().map(|r| r.as_str()).collect();
+            format!("{p} {}", ratios.join(", "))
+        })
+        .collect();
+    format!("Aspect ratio: {}", per_provider.join("; "))
 }
 
 fn parse_provider(s: &str) -> Result<Provider, String> {
