@@ -171,22 +171,46 @@ pub struct JobDoc {
 
 impl From<&JobRecord> for JobDoc {
     fn from(job: &JobRecord) -> Self {
+        // Every field, so a new one is decided here: shown, or not.
+        let JobRecord {
+            id,
+            key: _,
+            provider,
+            base_url,
+            request: _,
+            prompt,
+            output,
+            state,
+            task_id,
+            status,
+            video_urls,
+            expires_at,
+            file_bytes,
+            file_sha256,
+            error,
+            created_at,
+            updated_at: _,
+            owner: _,
+            lease_until: _,
+            superseded_by: _,
+            file_host: _, // shown as `host`, with the owner's
+        } = job;
         JobDoc {
-            job: job.id,
+            job: *id,
             host: job.host().map(String::from),
-            id: job.task_id.clone(),
-            provider: job.provider.name().to_string(),
-            state: job.state,
-            status: job.status.clone(),
-            prompt: job.prompt.clone(),
-            output: job.output.clone(),
-            video_urls: job.video_urls.clone(),
-            file_bytes: job.file_bytes,
-            file_sha256: job.file_sha256.clone(),
-            error: job.error.clone(),
-            created_at: job.created_at,
-            expires_at: job.expires_at,
-            base_url: job.base_url.clone(),
+            id: task_id.clone(),
+            provider: provider.name().to_string(),
+            state: *state,
+            status: status.clone(),
+            prompt: prompt.clone(),
+            output: output.clone(),
+            video_urls: video_urls.clone(),
+            file_bytes: *file_bytes,
+            file_sha256: file_sha256.clone(),
+            error: error.clone(),
+            created_at: *created_at,
+            expires_at: *expires_at,
+            base_url: base_url.clone(),
         }
     }
 }
