@@ -114,7 +114,7 @@ fn every_other_command_follows_the_schema() {
     let journal = dir.path().join("j.sqlite3");
     let journal = journal.to_str().unwrap();
 
-    let plan = doc(&run(&[
+    let batch = [
         "--mock",
         "--json",
         "--journal",
@@ -123,19 +123,10 @@ fn every_other_command_follows_the_schema() {
         jobs,
         "--out-dir",
         out_dir,
-        "--plan",
-    ]));
+    ];
+    let plan = doc(&run(&[&batch[..], &["--plan"]].concat()));
     assert_eq!(plan["jobs"], 2);
-    let ran = run(&[
-        "--mock",
-        "--json",
-        "--journal",
-        journal,
-        "batch",
-        jobs,
-        "--out-dir",
-        out_dir,
-    ]);
+    let ran = run(&batch);
     assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
     let events = lines(&ran);
     assert_eq!(events.last().unwrap()["event"], "summary");

@@ -141,7 +141,12 @@ fn bad(line: usize, key: &str, reason: impl Into<String>) -> Error {
 
 /// Reads one line's object: every key known, each value of its type. An
 /// error names the key as the line wrote it.
-fn read_line(line: usize, map: Map<String, Value>, keys: &[&'static str]) -> Result<Line, Error> {
+fn read_line(
+    line: usize,
+    value: &Value,
+    map: &Map<String, Value>,
+    keys: &[&'static str],
+) -> Result<Line, Error> {
     for key in map.keys() {
         if !keys.contains(&key.as_str()) {
             let hint = match nearest(key, keys) {
@@ -158,7 +163,8 @@ fn read_line(line: usize, map: Map<String, Value>, keys: &[&'static str]) -> Res
             ));
         }
     }
-    serde_json::from_value(Value::Object(map.clone())).map_err(|whole| {
+    // Read where it is (`&Value` is a deserializer): the line is not copied.
+    Line::deserialize(value).map_err(|whole| {
         // Serde's message does not say which key (a flattened struct reads
         // from a buffer); the key that fails on its own does.
         map.iter()
@@ -198,14 +204,13 @@ pub fn parse_in(
         }
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| Error::validation(format!("line {line}"), format!("is not JSON: {e}")))?;
-        let Value::Object(map) = value else {
+        let Some(map) = value.as_object() else {
             return Err(Error::validation(
                 format!("line {line}"),
                 "must be a JSON object",
             ));
         };
-        let written: Vec<String> = map.keys().cloned().collect();
-        let mut read = read_line(line, map, &keys)?;
+        let mut read = read_line(line, &value, map, &keys)?;
         for media in read.request.media_mut() {
             if let Media::Path(path) = media {
                 if path.is_relative() {
@@ -213,7 +218,7 @@ pub fn parse_in(
                 }
             }
         }
-        for (job, named) in expand(line, read, &written, default_provider)? {
+        for (job, named) in expand(line, read, map, default_provider)? {
             if named {
                 if let Some(first) = outputs.insert(job.output.clone(), line) {
                     return Err(bad(
@@ -264,8 +269,8 @@ fn identify(jobs: Vec<(BatchJob, bool)>, named: &HashMap<PathBuf, usize>) -> Vec
 }
 
 /// A validation error of line `line` in the file's words: a request field
-/// is named by the key the line `written` it under.
-fn in_keys(line: usize, written: &[String], error: Error) -> Error {
+/// is named by the key the line (`written`) has it under.
+fn in_keys(line: usize, written: &Map<String, Value>, error: Error) -> Error {
     match error {
         Error::Validation {
             field: Field::Request(field),
@@ -274,7 +279,7 @@ fn in_keys(line: usize, written: &[String], error: Error) -> Error {
             let key = field
                 .names()
                 .iter()
-                .find(|name| written.iter().any(|w| w == *name))
+                .find(|name| written.contains_key(**name))
                 .copied()
                 .unwrap_or(field.name());
             bad(line, key, reason)
@@ -298,7 +303,7 @@ fn in_keys(line: usize, written: &[String], error: Error) -> Error {
 fn expand(
     line: usize,
     read: Line,
-    written: &[String],
+    written: &Map<String, Value>,
     default_provider: Provider,
 ) -> Result<Vec<(BatchJob, bool)>, Error> {
     let Line {
