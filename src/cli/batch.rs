@@ -251,7 +251,7 @@ pub(crate) async fn run(
             if json {
                 super::output::emit(&super::documents::BatchInterrupted {
                     schema_version: super::documents::Version,
-                    event: super::documents::BatchWord::Interrupted,
+                    event: super::documents::InterruptedWord::Interrupted,
                     exit_code: 130,
                     resume: "run the same batch command again".into(),
                 });
@@ -307,7 +307,7 @@ pub(crate) async fn run(
     if json {
         super::output::emit(&super::documents::BatchSummary {
             schema_version: super::documents::Version,
-            event: super::documents::BatchWord::Summary,
+            event: super::documents::SummaryWord::Summary,
             jobs: jobs.len(),
             done,
             skipped,

@@ -270,12 +270,18 @@ pub struct BatchLine {
     pub event: BatchEvent,
 }
 
-/// The `event` word of a batch's own lines.
+/// The `event` word of a batch's last line: `summary`.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum BatchWord {
+pub enum SummaryWord {
     /// The last line of a run.
     Summary,
+}
+
+/// The `event` word of the line a stopped batch ends with: `interrupted`.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptedWord {
     /// The run was stopped by a signal.
     Interrupted,
 }
@@ -287,7 +293,7 @@ pub struct BatchSummary {
     /// The shape's version.
     pub schema_version: Version,
     /// `summary`.
-    pub event: BatchWord,
+    pub event: SummaryWord,
     /// Jobs in all.
     pub jobs: usize,
     /// Downloaded by this run.
@@ -315,7 +321,7 @@ pub struct BatchInterrupted {
     /// The shape's version.
     pub schema_version: Version,
     /// `interrupted`.
-    pub event: BatchWord,
+    pub event: InterruptedWord,
     /// 130.
     pub exit_code: u8,
     /// How to resume.
